@@ -1,0 +1,49 @@
+// Leases keep content alive while a multi-step operation (a pull, an import)
+// has not yet tied it to an image. A lease holds resources; an expired lease
+// holds nothing and is deleted by the next garbage collection.
+#pragma once
+
+#include <chrono>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "core/status.h"
+#include "core/time.h"
+#include "store/content_store.h"
+
+namespace berth::store {
+
+struct Lease {
+  std::string id;
+  TimePoint created_at;
+  std::optional<TimePoint> expires_at;  // nullopt: until deleted
+  Labels labels;
+};
+
+// A resource held by a lease. For kContent the id is a digest, for kIngest an
+// ingest ref, for kSnapshot a snapshot key.
+struct LeaseResource {
+  enum class Type { kContent, kIngest, kSnapshot };
+  Type type;
+  std::string id;
+  friend bool operator==(const LeaseResource&, const LeaseResource&) = default;
+};
+
+class LeaseManager {
+ public:
+  virtual ~LeaseManager() = default;
+  // Creates a lease. An empty id gets a random one; an existing id fails with
+  // already-exists. ttl nullopt means no expiry.
+  virtual Result<Lease> Create(std::string id, std::optional<std::chrono::seconds> ttl,
+                               const Labels& labels = {}) = 0;
+  // Deletes a lease and releases its resources (not-found if absent).
+  virtual Status Delete(const std::string& id) = 0;
+  virtual Result<std::vector<Lease>> List() = 0;
+  // Adds a resource to a lease (not-found if the lease is absent or expired).
+  virtual Status AddResource(const std::string& lease_id, const LeaseResource& resource) = 0;
+  virtual Status DeleteResource(const std::string& lease_id, const LeaseResource& resource) = 0;
+  virtual Result<std::vector<LeaseResource>> ListResources(const std::string& lease_id) = 0;
+};
+
+}  // namespace berth::store

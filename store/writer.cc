@@ -1,0 +1,194 @@
+#include "store/writer.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <mutex>
+#include <vector>
+
+namespace berth::store {
+namespace {
+
+class IngestWriter final : public Writer {
+ public:
+  IngestWriter(StoreContext* ctx, LocalContentStore* store, std::string ref, IngestRecord record,
+               RefLock lock, UniqueFd fd, Hasher hasher, int64_t offset)
+      : ctx_(ctx),
+        store_(store),
+        ref_(std::move(ref)),
+        record_(std::move(record)),
+        lock_(std::move(lock)),
+        fd_(std::move(fd)),
+        hasher_(std::move(hasher)),
+        offset_(offset),
+        writeback_start_(offset),
+        waited_until_(offset) {}
+
+  Status Write(std::string_view data) override {
+    BERTH_RETURN_IF_ERROR(CheckOpen());
+    BERTH_RETURN_IF_ERROR(WriteAll(fd_.get(), data, Name()));
+    hasher_.Update(data);
+    offset_ += static_cast<int64_t>(data.size());
+    StartWriteback();
+    return OkStatus();
+  }
+
+  int64_t offset() const override { return offset_; }
+  Digest digest() const override { return hasher_.Finish(); }
+
+  Result<Digest> Commit(int64_t size, std::optional<Digest> expected,
+                        const Labels& labels) override {
+    BERTH_RETURN_IF_ERROR(CheckOpen());
+    if (size < 0) size = record_.expected_size;
+    if (!expected) expected = record_.expected;
+    if (expected && record_.expected && *expected != *record_.expected) {
+      return FailedPrecondition(Name() + ": commit expects " + expected->str() +
+                                " but the ingest was opened for " + record_.expected->str());
+    }
+    if (size >= 0 && offset_ < size) {
+      return FailedPrecondition(Name() + ": incomplete: " + std::to_string(offset_) + " of " +
+                                std::to_string(size) + " bytes written (resume with the same ref)");
+    }
+    if (size >= 0 && offset_ > size) {
+      Discard();
+      return DataLoss(Name() + ": size mismatch: expected " + std::to_string(size) +
+                      " bytes, got " + std::to_string(offset_));
+    }
+    Digest actual = hasher_.Finish();
+    if (expected && actual != *expected) {
+      Discard();
+      return DataLoss(Name() + ": digest mismatch: expected " + expected->str() + ", got " +
+                      actual.str());
+    }
+    if (::fdatasync(fd_.get()) != 0) return ErrnoError("fsync " + Name(), errno);
+    fd_.Reset();
+    BERTH_RETURN_IF_ERROR(Publish(actual, labels));
+    finished_ = true;
+    return actual;
+  }
+
+  Status Abort() override {
+    BERTH_RETURN_IF_ERROR(CheckOpen());
+    fd_.Reset();
+    finished_ = true;
+    return store_->RemoveIngest(ref_, record_);
+  }
+
+ private:
+  std::string Name() const { return "ingest \"" + ref_ + "\""; }
+
+  Status CheckOpen() const {
+    if (finished_) return FailedPrecondition(Name() + ": writer already committed or aborted");
+    return OkStatus();
+  }
+
+  // Starts write-back of each full interval as soon as it is written and waits
+  // for the interval before it, so dirty pages stay bounded and the fsync at
+  // commit finds little left to write.
+  void StartWriteback() {
+    const int64_t interval = ctx_->writeback_interval;
+    if (interval <= 0 || offset_ - writeback_start_ < interval) return;
+    ::sync_file_range(fd_.get(), writeback_start_, offset_ - writeback_start_,
+                      SYNC_FILE_RANGE_WRITE);
+    if (writeback_start_ > waited_until_) {
+      ::sync_file_range(fd_.get(), waited_until_, writeback_start_ - waited_until_,
+                        SYNC_FILE_RANGE_WAIT_BEFORE | SYNC_FILE_RANGE_WRITE |
+                            SYNC_FILE_RANGE_WAIT_AFTER);
+      waited_until_ = writeback_start_;
+    }
+    writeback_start_ = offset_;
+  }
+
+  void Discard() {
+    fd_.Reset();
+    finished_ = true;
+    (void)store_->RemoveIngest(ref_, record_);
+  }
+
+  // Moves the verified bytes into blobs/ and records them, under the GC gate.
+  Status Publish(const Digest& digest, const Labels& labels) {
+    const Layout& layout = ctx_->layout;
+    std::shared_lock<std::shared_mutex> gate(ctx_->gc_gate);
+    std::string blob_dir = layout.BlobDir(digest.algorithm_name());
+    BERTH_RETURN_IF_ERROR(MakeDirs(blob_dir));
+    std::string path = layout.BlobPath(digest);
+    std::string data = layout.IngestData(record_.id);
+    TimePoint now = ctx_->clock();
+
+    BERTH_ASSIGN_OR_RETURN(auto existing, ctx_->db->Get(Table::kBlobs, digest.str()));
+    struct stat st;
+    bool file_exists = ::stat(path.c_str(), &st) == 0;
+    Info info{.digest = digest, .size = offset_, .created_at = now, .updated_at = now,
+              .labels = labels};
+    if (existing && file_exists) {
+      // Stored once: keep the existing blob, merge labels, drop our copy.
+      BERTH_ASSIGN_OR_RETURN(info, DecodeBlob(digest.str(), *existing));
+      for (const auto& [k, v] : labels) info.labels[k] = v;
+      info.updated_at = now;
+    } else {
+      if (::rename(data.c_str(), path.c_str()) != 0) return ErrnoError("rename " + data, errno);
+      BERTH_RETURN_IF_ERROR(FsyncDir(blob_dir));
+    }
+    MetaDb::Batch batch;
+    batch.Put(Table::kBlobs, digest.str(), EncodeBlob(info));
+    batch.Delete(Table::kIngests, ref_);
+    if (!record_.lease.empty()) {
+      batch.Put(Table::kLeases,
+                ResourceKey(record_.lease, {LeaseResource::Type::kContent, digest.str()}), "");
+      batch.Delete(Table::kLeases,
+                   ResourceKey(record_.lease, {LeaseResource::Type::kIngest, ref_}));
+    }
+    BERTH_RETURN_IF_ERROR(ctx_->db->Write(batch));
+    // The record is gone, so a leftover directory is only litter; Store::Open
+    // removes any that a crash leaves here.
+    (void)RemoveAll(layout.IngestDir(record_.id));
+    return OkStatus();
+  }
+
+  StoreContext* ctx_;
+  LocalContentStore* store_;
+  std::string ref_;
+  IngestRecord record_;
+  RefLock lock_;
+  UniqueFd fd_;
+  Hasher hasher_;
+  int64_t offset_;
+  int64_t writeback_start_;  // start of the range not yet handed to write-back
+  int64_t waited_until_;     // bytes known to be on disk
+  bool finished_ = false;
+};
+
+// Hashes the first `size` bytes of fd.
+Status HashExisting(int fd, int64_t size, Hasher* hasher, const std::string& what) {
+  std::vector<char> buf(1 << 20);
+  for (int64_t off = 0; off < size;) {
+    size_t want = static_cast<size_t>(std::min<int64_t>(buf.size(), size - off));
+    BERTH_ASSIGN_OR_RETURN(size_t n, PreadFull(fd, buf.data(), want, off, what));
+    if (n == 0) break;
+    hasher->Update(buf.data(), n);
+    off += static_cast<int64_t>(n);
+  }
+  return OkStatus();
+}
+
+}  // namespace
+
+Result<std::unique_ptr<Writer>> OpenIngestWriter(StoreContext* ctx, LocalContentStore* store,
+                                                 const std::string& ref, IngestRecord record,
+                                                 RefLock lock) {
+  const Layout& layout = ctx->layout;
+  BERTH_RETURN_IF_ERROR(MakeDirs(layout.IngestDir(record.id)));
+  std::string data = layout.IngestData(record.id);
+  BERTH_ASSIGN_OR_RETURN(UniqueFd fd, OpenFile(data, O_RDWR | O_CREAT, 0644));
+  struct stat st;
+  if (::fstat(fd.get(), &st) != 0) return ErrnoError("stat " + data, errno);
+  Hasher hasher(record.expected ? record.expected->algorithm() : DigestAlgorithm::kSha256);
+  BERTH_RETURN_IF_ERROR(HashExisting(fd.get(), st.st_size, &hasher, data));
+  if (::lseek(fd.get(), st.st_size, SEEK_SET) < 0) return ErrnoError("seek " + data, errno);
+  return std::unique_ptr<Writer>(new IngestWriter(ctx, store, ref, std::move(record),
+                                                  std::move(lock), std::move(fd),
+                                                  std::move(hasher), st.st_size));
+}
+
+}  // namespace berth::store

@@ -1,0 +1,43 @@
+#include "tools/cli.h"
+
+#include <unistd.h>
+
+#include <cstdio>
+#include <cstdlib>
+
+namespace berth::cli {
+
+std::string DefaultRoot() {
+  if (::geteuid() == 0) return "/var/lib/berth";
+  if (const char* x = std::getenv("XDG_DATA_HOME"); x && *x) return std::string(x) + "/berth";
+  const char* home = std::getenv("HOME");
+  return std::string(home && *home ? home : ".") + "/.local/share/berth";
+}
+
+Result<std::unique_ptr<store::Store>> OpenStore(const GlobalOptions& global) {
+  std::string root = global.root;
+  if (root.empty()) {
+    const char* env = std::getenv("BERTH_ROOT");
+    root = env && *env ? env : DefaultRoot();
+  }
+  return store::Store::Open({.root = root});
+}
+
+std::string HumanSize(int64_t bytes) {
+  static const char* kUnits[] = {"B", "KiB", "MiB", "GiB", "TiB"};
+  double v = static_cast<double>(bytes);
+  int unit = 0;
+  while (v >= 1024 && unit < 4) {
+    v /= 1024;
+    ++unit;
+  }
+  char buf[32];
+  if (unit == 0) {
+    std::snprintf(buf, sizeof buf, "%lld B", static_cast<long long>(bytes));
+  } else {
+    std::snprintf(buf, sizeof buf, "%.1f %s", v, kUnits[unit]);
+  }
+  return buf;
+}
+
+}  // namespace berth::cli

@@ -1,0 +1,44 @@
+// Shared by the berth subcommands: how a command reaches the store and how
+// it reports results. Commands only parse, call the libraries and print.
+#pragma once
+
+#include <CLI/CLI.hpp>
+
+#include <functional>
+#include <memory>
+#include <string>
+
+#include "core/status.h"
+#include "store/store.h"
+
+namespace berth::cli {
+
+// Exit codes of the berth binary.
+inline constexpr int kExitOk = 0;
+inline constexpr int kExitError = 1;
+inline constexpr int kExitUsage = 2;
+
+struct GlobalOptions {
+  std::string root;  // --root; DefaultRoot() if empty
+};
+
+// /var/lib/berth for root; $XDG_DATA_HOME/berth or ~/.local/share/berth for
+// other users.
+std::string DefaultRoot();
+
+// Opens the store at --root, else $BERTH_ROOT, else DefaultRoot().
+Result<std::unique_ptr<store::Store>> OpenStore(const GlobalOptions& global);
+
+// A subcommand's body. Its status decides the exit code; an error is printed
+// as one line "berth: <message>" on stderr.
+using Action = std::function<Status()>;
+
+// Each registers its subcommands on `app`; the action to run is stored in
+// *action when the subcommand is selected.
+void AddContentCommands(CLI::App& app, const GlobalOptions& global, Action* action);
+void AddGcCommands(CLI::App& app, const GlobalOptions& global, Action* action);
+
+// "1.5 MiB" style size.
+std::string HumanSize(int64_t bytes);
+
+}  // namespace berth::cli

@@ -1,0 +1,2 @@
+// Runs the real berth binary ($BERTH_BINARY, set by CTest) end to end.
+#include <gtest/gtest.h>
