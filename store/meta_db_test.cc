@@ -1,1 +1,41 @@
+#include "store/meta_db.h"
+
 #include <gtest/gtest.h>
+
+#include "core/testing/temp_dir.h"
+
+namespace berth::store {
+namespace {
+
+TEST(MetaDbTest, TablesAreSeparateAndBatchesAtomic) {
+  berth::testing::TempDir dir;
+  {
+    auto db = MetaDb::Open(dir.path());
+    ASSERT_TRUE(db) << db.error().message();
+    MetaDb::Batch batch;
+    batch.Put(Table::kBlobs, "k", "blob");
+    batch.Put(Table::kImages, "k", "image");
+    batch.Put(Table::kImages, "k2", "image2");
+    batch.Put(Table::kImages, "l", "other");
+    ASSERT_TRUE((*db)->Write(batch));
+    EXPECT_EQ(**(*db)->Get(Table::kBlobs, "k"), "blob");
+    EXPECT_EQ(**(*db)->Get(Table::kImages, "k"), "image");
+    EXPECT_FALSE(*(*db)->Get(Table::kLeases, "k"));
+  }
+  auto db = MetaDb::Open(dir.path());  // durable across reopen
+  ASSERT_TRUE(db);
+  std::vector<std::string> keys;
+  ASSERT_TRUE((*db)->Scan(Table::kImages, "k", [&](std::string_view k, std::string_view) {
+    keys.emplace_back(k);
+    return true;
+  }));
+  EXPECT_EQ(keys, (std::vector<std::string>{"k", "k2"}));
+  MetaDb::Batch del;
+  del.Delete(Table::kImages, "k");
+  ASSERT_TRUE((*db)->Write(del));
+  EXPECT_FALSE(*(*db)->Get(Table::kImages, "k"));
+  EXPECT_EQ(TableName(Table::kSnapshots), "snapshots");
+}
+
+}  // namespace
+}  // namespace berth::store

@@ -84,11 +84,17 @@ Status Ingest(const GlobalOptions& global, const IngestArgs& args) {
           std::to_string(ToUnixNanos(std::chrono::system_clock::now()));
   }
   BERTH_ASSIGN_OR_RETURN(auto store, OpenStore(global));
-  BERTH_ASSIGN_OR_RETURN(auto writer, store->content().OpenWriter(
-                                          {.ref = ref, .expected_size = args.size,
-                                           .expected = expected}));
+  auto opened = store->content().OpenWriter(
+      {.ref = ref, .expected_size = args.size, .expected = expected});
+  if (!opened && opened.error().code() == Code::kAlreadyExists) {
+    // Ingesting what is already stored is a success: print the digest.
+    std::printf("%s\n", expected->str().c_str());
+    return OkStatus();
+  }
+  BERTH_ASSIGN_OR_RETURN(auto writer, std::move(opened));
   // A resumed ingest already holds the first offset() bytes of the input.
   int64_t skip = writer->offset();
+  if (skip > 0) std::fprintf(stderr, "resuming ingest \"%s\" at %lld bytes\n", ref.c_str(), (long long)skip);
   if (skip > 0 && ::lseek(in, skip, SEEK_SET) < 0) {
     return FailedPrecondition("ingest \"" + ref + "\" has " + std::to_string(skip) +
                               " bytes already, but the input cannot seek; abort it with "
