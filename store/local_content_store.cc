@@ -223,12 +223,14 @@ Result<std::unique_ptr<Writer>> LocalContentStore::OpenWriter(const WriterOption
   if (changed) {
     // The record is written before the directory exists: a crash in between
     // leaves a record that resumes from zero bytes, never an unowned directory.
+    // It need not be synced: if a power loss drops it, Store::Open removes
+    // the directory it would have owned, and the ingest starts afresh.
     MetaDb::Batch batch;
     batch.Put(Table::kIngests, ref, EncodeIngest(record));
     if (!record.lease.empty()) {
       batch.Put(Table::kLeases, ResourceKey(record.lease, {LeaseResource::Type::kIngest, ref}), "");
     }
-    BERTH_RETURN_IF_ERROR(ctx_->db->Write(batch));
+    BERTH_RETURN_IF_ERROR(ctx_->db->Write(batch, /*sync=*/false));
   }
   return OpenIngestWriter(ctx_, this, ref, std::move(record), std::move(lock));
 }

@@ -3,6 +3,7 @@
 #include "core/file.h"
 #include "store/fsck.h"
 #include "store/gc.h"
+#include "store/group_commit.h"
 #include "store/local_content_store.h"
 #include "store/local_images.h"
 
@@ -12,7 +13,12 @@ namespace {
 class StoreImpl final : public Store {
  public:
   StoreImpl(std::unique_ptr<MetaDb> db, const StoreOptions& options)
-      : db_(std::move(db)), content_(&ctx_), images_(&ctx_, &content_), leases_(&ctx_) {
+      : db_(std::move(db)),
+        committer_(&ctx_),
+        content_(&ctx_),
+        images_(&ctx_, &content_),
+        leases_(&ctx_) {
+    ctx_.committer = &committer_;
     ctx_.db = db_.get();
     ctx_.layout = Layout{options.root};
     ctx_.clock = options.clock;
@@ -58,6 +64,7 @@ class StoreImpl final : public Store {
  private:
   std::unique_ptr<MetaDb> db_;
   StoreContext ctx_;
+  GroupCommitter committer_;
   LocalContentStore content_;
   LocalImageStore images_;
   LocalLeaseManager leases_;

@@ -12,11 +12,14 @@
 
 namespace berth::store {
 
+class GroupCommitter;
+
 struct StoreContext {
   MetaDb* db = nullptr;
   Layout layout;
   Clock clock;
   int64_t writeback_interval = 0;
+  GroupCommitter* committer = nullptr;
 
   // Operations that publish content or add a reference to it (blob commit,
   // image put, lease resource add) hold this shared; garbage collection holds

@@ -1,5 +1,7 @@
 #include "store/writer.h"
 
+#include "store/group_commit.h"
+
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -63,7 +65,11 @@ class IngestWriter final : public Writer {
     }
     if (::fdatasync(fd_.get()) != 0) return ErrnoError("fsync " + Name(), errno);
     fd_.Reset();
-    BERTH_RETURN_IF_ERROR(Publish(actual, labels));
+    BERTH_RETURN_IF_ERROR(ctx_->committer->Publish({.digest = actual,
+                                                    .size = offset_,
+                                                    .labels = labels,
+                                                    .ref = ref_,
+                                                    .record = record_}));
     finished_ = true;
     return actual;
   }
@@ -104,46 +110,6 @@ class IngestWriter final : public Writer {
     fd_.Reset();
     finished_ = true;
     (void)store_->RemoveIngest(ref_, record_);
-  }
-
-  // Moves the verified bytes into blobs/ and records them, under the GC gate.
-  Status Publish(const Digest& digest, const Labels& labels) {
-    const Layout& layout = ctx_->layout;
-    std::shared_lock<std::shared_mutex> gate(ctx_->gc_gate);
-    std::string blob_dir = layout.BlobDir(digest.algorithm_name());
-    BERTH_RETURN_IF_ERROR(MakeDirs(blob_dir));
-    std::string path = layout.BlobPath(digest);
-    std::string data = layout.IngestData(record_.id);
-    TimePoint now = ctx_->clock();
-
-    BERTH_ASSIGN_OR_RETURN(auto existing, ctx_->db->Get(Table::kBlobs, digest.str()));
-    struct stat st;
-    bool file_exists = ::stat(path.c_str(), &st) == 0;
-    Info info{.digest = digest, .size = offset_, .created_at = now, .updated_at = now,
-              .labels = labels};
-    if (existing && file_exists) {
-      // Stored once: keep the existing blob, merge labels, drop our copy.
-      BERTH_ASSIGN_OR_RETURN(info, DecodeBlob(digest.str(), *existing));
-      for (const auto& [k, v] : labels) info.labels[k] = v;
-      info.updated_at = now;
-    } else {
-      if (::rename(data.c_str(), path.c_str()) != 0) return ErrnoError("rename " + data, errno);
-      BERTH_RETURN_IF_ERROR(FsyncDir(blob_dir));
-    }
-    MetaDb::Batch batch;
-    batch.Put(Table::kBlobs, digest.str(), EncodeBlob(info));
-    batch.Delete(Table::kIngests, ref_);
-    if (!record_.lease.empty()) {
-      batch.Put(Table::kLeases,
-                ResourceKey(record_.lease, {LeaseResource::Type::kContent, digest.str()}), "");
-      batch.Delete(Table::kLeases,
-                   ResourceKey(record_.lease, {LeaseResource::Type::kIngest, ref_}));
-    }
-    BERTH_RETURN_IF_ERROR(ctx_->db->Write(batch));
-    // The record is gone, so a leftover directory is only litter; Store::Open
-    // removes any that a crash leaves here.
-    (void)RemoveAll(layout.IngestDir(record_.id));
-    return OkStatus();
   }
 
   StoreContext* ctx_;

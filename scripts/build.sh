@@ -1,0 +1,7 @@
+#!/usr/bin/env bash
+# Configures and builds one build tree. Usage: build.sh DIR [cmake args...]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+dir=$1; shift
+cmake -S . -B "$dir" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo "$@" >/dev/null
+cmake --build "$dir" -j "${BERTH_JOBS:-2}"
