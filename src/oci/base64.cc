@@ -46,7 +46,8 @@ std::string Base64Encode(std::string_view bytes) {
 Result<std::string> Base64Decode(std::string_view text) {
   if (text.size() % 4 != 0) return InvalidArgument("invalid base64: length is not a multiple of 4");
   size_t padding = 0;
-  if (!text.empty() && text.back() == '=') padding = text.size() >= 2 && text[text.size() - 2] == '=' ? 2 : 1;
+  if (!text.empty() && text.back() == '=')
+    padding = text.size() >= 2 && text[text.size() - 2] == '=' ? 2 : 1;
   std::string out;
   out.reserve(text.size() / 4 * 3);
   for (size_t i = 0; i < text.size(); i += 4) {
@@ -59,7 +60,9 @@ Result<std::string> Base64Decode(std::string_view text) {
         continue;
       }
       int8_t v = kDecode[static_cast<unsigned char>(c)];
-      if (v < 0) return InvalidArgument("invalid base64: unexpected character at offset " + std::to_string(i + k));
+      if (v < 0)
+        return InvalidArgument("invalid base64: unexpected character at offset " +
+                               std::to_string(i + k));
       n = n << 6 | uint32_t(v);
     }
     out += char((n >> 16) & 0xff);

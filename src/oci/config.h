@@ -30,7 +30,7 @@ struct ContainerConfig {
 };
 
 struct RootFs {
-  std::string type;  // always "layers"
+  std::string type;              // always "layers"
   std::vector<Digest> diff_ids;  // digests of the uncompressed layers, base first
 
   friend bool operator==(const RootFs&, const RootFs&) = default;

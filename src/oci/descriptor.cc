@@ -86,8 +86,8 @@ Result<Descriptor> ReadDescriptor(Element value, std::string_view path) {
     }
     Digest actual = Digest::Of(*bytes, d.digest.algorithm());
     if (actual != d.digest) {
-      return FieldError(field, "embedded data has digest " + actual.str() +
-                                   ", descriptor names " + d.digest.str());
+      return FieldError(field, "embedded data has digest " + actual.str() + ", descriptor names " +
+                                   d.digest.str());
     }
     d.data = *std::move(bytes);
   }

@@ -44,7 +44,8 @@ TEST(Descriptor, ParsesAllFields) {
 
 TEST(Descriptor, RequiredFields) {
   std::string digest = Digest::Of("").str();
-  EXPECT_EQ(ErrorOf(R"({"digest":")" + digest + R"(","size":0})"), "descriptor: mediaType: missing");
+  EXPECT_EQ(ErrorOf(R"({"digest":")" + digest + R"(","size":0})"),
+            "descriptor: mediaType: missing");
   EXPECT_EQ(ErrorOf(R"({"mediaType":"a/b","size":0})"), "descriptor: digest: missing");
   EXPECT_EQ(ErrorOf(R"({"mediaType":"a/b","digest":")" + digest + R"("})"),
             "descriptor: size: missing");
@@ -56,7 +57,8 @@ TEST(Descriptor, RequiredFields) {
 TEST(Descriptor, RejectsBadSizes) {
   EXPECT_EQ(ErrorOf(R"({"mediaType":"a/b","digest":")" + Digest::Of("").str() + R"(","size":-1})"),
             "descriptor: size: negative size -1");
-  for (std::string_view size : {"1.5", "1.0", "1e3", "\"12\"", "true", "[1]", "18446744073709551615"}) {
+  for (std::string_view size :
+       {"1.5", "1.0", "1e3", "\"12\"", "true", "[1]", "18446744073709551615"}) {
     SCOPED_TRACE(size);
     std::string json = R"({"mediaType":"a/b","digest":")" + Digest::Of("").str() + R"(","size":)" +
                        std::string(size) + "}";
@@ -122,15 +124,17 @@ TEST(Descriptor, ToJsonIsCompactAndOrdered) {
 
   Descriptor plain;
   plain.media_type = "a/b";
-  EXPECT_EQ(ToJson(plain), R"({"mediaType":"a/b","digest":")" + EmptyBlobDigest().str() +
-                               R"(","size":0})");
+  EXPECT_EQ(ToJson(plain),
+            R"({"mediaType":"a/b","digest":")" + EmptyBlobDigest().str() + R"(","size":0})");
 }
 
 TEST(Descriptor, Base64RoundTripsEveryLength) {
   std::string payload;
   for (int n = 0; n < 8; ++n) {
-    Descriptor d{.media_type = "a/b", .digest = Digest::Of(payload),
-                 .size = static_cast<int64_t>(payload.size()), .data = payload};
+    Descriptor d{.media_type = "a/b",
+                 .digest = Digest::Of(payload),
+                 .size = static_cast<int64_t>(payload.size()),
+                 .data = payload};
     auto back = ParseDescriptor(ToJson(d));
     ASSERT_TRUE(back) << back.error().message();
     EXPECT_EQ(*back, d);

@@ -51,8 +51,8 @@ Result<std::string> Detect(Element root, std::string_view hint_in) {
     return internal::Schema1Error("schemaVersion 1");
   }
   if (!field.empty() && !hint.empty() && field != hint) {
-    return InvalidArgument("content type \"" + hint + "\" disagrees with the document's mediaType \"" +
-                           field + "\"");
+    return InvalidArgument("content type \"" + hint +
+                           "\" disagrees with the document's mediaType \"" + field + "\"");
   }
   if (!field.empty()) return field;
   auto has = [&](const char* key) {

@@ -30,7 +30,8 @@ inline constexpr size_t kMaxManifestSize = size_t{4} << 20;
 // bytes are not a JSON object or exceed kMaxManifestSize, or when nothing
 // decides the type. Only the top-level keys are examined; the document is not
 // otherwise validated (ParseManifest / ParseIndex do that).
-Result<std::string> DetectMediaType(std::string_view bytes, std::string_view content_type_hint = "");
+Result<std::string> DetectMediaType(std::string_view bytes,
+                                    std::string_view content_type_hint = "");
 
 // The descriptors a document refers to: for a manifest type (IsManifest) its
 // config, layers and subject; for an index type (IsIndex) its manifests and

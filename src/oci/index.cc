@@ -15,25 +15,26 @@ Result<Index> ReadIndex(Element root) {
   BERTH_ASSIGN_OR_RETURN(index.media_type,
                          internal::ReadPrelude(top, internal::DocumentKind::kIndex));
   bool have_manifests = false;
-  BERTH_RETURN_IF_ERROR(internal::ForEachField(top, "", [&](std::string_view key, Element v) -> Status {
-    if (key == "artifactType") {
-      BERTH_ASSIGN_OR_RETURN(index.artifact_type, internal::GetString(v, key));
-    } else if (key == "manifests") {
-      BERTH_ASSIGN_OR_RETURN(auto array, internal::GetArray(v, key));
-      size_t i = 0;
-      for (Element item : array) {
-        BERTH_ASSIGN_OR_RETURN(Descriptor entry,
-                               internal::ReadDescriptor(item, internal::ItemPath(key, i++)));
-        index.manifests.push_back(std::move(entry));
-      }
-      have_manifests = true;
-    } else if (key == "subject") {
-      BERTH_ASSIGN_OR_RETURN(index.subject, internal::ReadDescriptor(v, key));
-    } else if (key == "annotations") {
-      BERTH_ASSIGN_OR_RETURN(index.annotations, internal::GetStringMap(v, key));
-    }
-    return OkStatus();
-  }));
+  BERTH_RETURN_IF_ERROR(
+      internal::ForEachField(top, "", [&](std::string_view key, Element v) -> Status {
+        if (key == "artifactType") {
+          BERTH_ASSIGN_OR_RETURN(index.artifact_type, internal::GetString(v, key));
+        } else if (key == "manifests") {
+          BERTH_ASSIGN_OR_RETURN(auto array, internal::GetArray(v, key));
+          size_t i = 0;
+          for (Element item : array) {
+            BERTH_ASSIGN_OR_RETURN(Descriptor entry,
+                                   internal::ReadDescriptor(item, internal::ItemPath(key, i++)));
+            index.manifests.push_back(std::move(entry));
+          }
+          have_manifests = true;
+        } else if (key == "subject") {
+          BERTH_ASSIGN_OR_RETURN(index.subject, internal::ReadDescriptor(v, key));
+        } else if (key == "annotations") {
+          BERTH_ASSIGN_OR_RETURN(index.annotations, internal::GetStringMap(v, key));
+        }
+        return OkStatus();
+      }));
   if (!have_manifests) return FieldError("manifests", "missing");
   return index;
 }
@@ -73,8 +74,8 @@ Result<Descriptor> SelectManifest(const Index& index, const Platform& want) {
     if (!offered.empty()) offered += ", ";
     offered += d.platform->ToString();
   }
-  return NotFound("no manifest for platform " + Normalize(want).ToString() + " in index (offers: " +
-                  (offered.empty() ? "none" : offered) + ")");
+  return NotFound("no manifest for platform " + Normalize(want).ToString() +
+                  " in index (offers: " + (offered.empty() ? "none" : offered) + ")");
 }
 
 }  // namespace berth::oci

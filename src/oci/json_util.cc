@@ -29,7 +29,8 @@ std::string_view TypeName(Element value) {
 }
 
 std::unexpected<Error> WrongType(Element value, std::string_view path, std::string_view want) {
-  return FieldError(path, "expected " + std::string(want) + ", got " + std::string(TypeName(value)));
+  return FieldError(path,
+                    "expected " + std::string(want) + ", got " + std::string(TypeName(value)));
 }
 
 }  // namespace

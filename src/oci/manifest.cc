@@ -12,31 +12,33 @@ using internal::Object;
 Result<Manifest> ReadManifest(Element root) {
   BERTH_ASSIGN_OR_RETURN(Object top, internal::GetObject(root, ""));
   Manifest m;
-  BERTH_ASSIGN_OR_RETURN(m.media_type, internal::ReadPrelude(top, internal::DocumentKind::kManifest));
+  BERTH_ASSIGN_OR_RETURN(m.media_type,
+                         internal::ReadPrelude(top, internal::DocumentKind::kManifest));
   bool have_config = false, have_layers = false;
-  BERTH_RETURN_IF_ERROR(internal::ForEachField(top, "", [&](std::string_view key, Element v) -> Status {
-    if (key == "artifactType") {
-      BERTH_ASSIGN_OR_RETURN(m.artifact_type, internal::GetString(v, key));
-    } else if (key == "config") {
-      BERTH_ASSIGN_OR_RETURN(m.config, internal::ReadDescriptor(v, key));
-      have_config = true;
-    } else if (key == "layers") {
-      BERTH_ASSIGN_OR_RETURN(auto array, internal::GetArray(v, key));
-      size_t i = 0;
-      for (Element item : array) {
-        BERTH_ASSIGN_OR_RETURN(Descriptor layer,
-                               internal::ReadDescriptor(item, internal::ItemPath(key, i++)));
-        m.layers.push_back(std::move(layer));
-      }
-      have_layers = true;
-    } else if (key == "subject") {
-      BERTH_ASSIGN_OR_RETURN(m.subject, internal::ReadDescriptor(v, key));
-    } else if (key == "annotations") {
-      BERTH_ASSIGN_OR_RETURN(m.annotations, internal::GetStringMap(v, key));
-    }
-    // schemaVersion and mediaType were checked by ReadPrelude.
-    return OkStatus();
-  }));
+  BERTH_RETURN_IF_ERROR(
+      internal::ForEachField(top, "", [&](std::string_view key, Element v) -> Status {
+        if (key == "artifactType") {
+          BERTH_ASSIGN_OR_RETURN(m.artifact_type, internal::GetString(v, key));
+        } else if (key == "config") {
+          BERTH_ASSIGN_OR_RETURN(m.config, internal::ReadDescriptor(v, key));
+          have_config = true;
+        } else if (key == "layers") {
+          BERTH_ASSIGN_OR_RETURN(auto array, internal::GetArray(v, key));
+          size_t i = 0;
+          for (Element item : array) {
+            BERTH_ASSIGN_OR_RETURN(Descriptor layer,
+                                   internal::ReadDescriptor(item, internal::ItemPath(key, i++)));
+            m.layers.push_back(std::move(layer));
+          }
+          have_layers = true;
+        } else if (key == "subject") {
+          BERTH_ASSIGN_OR_RETURN(m.subject, internal::ReadDescriptor(v, key));
+        } else if (key == "annotations") {
+          BERTH_ASSIGN_OR_RETURN(m.annotations, internal::GetStringMap(v, key));
+        }
+        // schemaVersion and mediaType were checked by ReadPrelude.
+        return OkStatus();
+      }));
   if (!have_config) return FieldError("config", "missing");
   if (!have_layers) return FieldError("layers", "missing");
   return m;

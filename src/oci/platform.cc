@@ -7,13 +7,13 @@
 namespace berth::oci {
 namespace {
 
-constexpr std::array<std::string_view, 12> kKnownOs = {
-    "aix",   "android", "darwin", "dragonfly", "freebsd", "illumos",
-    "ios",   "js",      "linux",  "netbsd",    "openbsd", "windows"};
+constexpr std::array<std::string_view, 12> kKnownOs = {"aix",     "android", "darwin",  "dragonfly",
+                                                       "freebsd", "illumos", "ios",     "js",
+                                                       "linux",   "netbsd",  "openbsd", "windows"};
 
 // GOARCH values plus the aliases Normalize() understands.
 constexpr std::array<std::string_view, 17> kKnownArch = {
-    "386",   "amd64",   "arm",    "arm64",   "ppc64",   "ppc64le", "riscv64", "s390x", "mips",
+    "386",    "amd64",    "arm",     "arm64",  "ppc64",  "ppc64le", "riscv64", "s390x", "mips",
     "mips64", "mips64le", "loong64", "x86_64", "x86-64", "aarch64", "armhf",   "armel"};
 
 std::string Lower(std::string_view s) {
@@ -27,8 +27,8 @@ std::string Lower(std::string_view s) {
 bool ValidPart(std::string_view part) {
   if (part.empty()) return false;
   return std::all_of(part.begin(), part.end(), [](char c) {
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-           c == '_' || c == '-' || c == '.';
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' ||
+           c == '-' || c == '.';
   });
 }
 
@@ -172,7 +172,8 @@ std::vector<Platform> CompatiblePlatforms(const Platform& want) {
     out.push_back(Normalize(std::move(p)));
   };
   if (base.architecture == "amd64") {
-    for (int v = VariantNumber(base.variant) - 1; v >= 1; --v) with("amd64", "v" + std::to_string(v));
+    for (int v = VariantNumber(base.variant) - 1; v >= 1; --v)
+      with("amd64", "v" + std::to_string(v));
     with("386", "");
   } else if (base.architecture == "arm") {
     for (int v = VariantNumber(base.variant) - 1; v >= 5; --v) with("arm", "v" + std::to_string(v));

@@ -6,7 +6,8 @@ namespace berth::oci {
 namespace {
 
 Platform P(std::string os, std::string arch, std::string variant = "") {
-  return Platform{.os = std::move(os), .architecture = std::move(arch), .variant = std::move(variant)};
+  return Platform{
+      .os = std::move(os), .architecture = std::move(arch), .variant = std::move(variant)};
 }
 
 TEST(Platform, ParseFullSpecifiers) {
@@ -15,13 +16,13 @@ TEST(Platform, ParseFullSpecifiers) {
     std::string_view out;
   };
   const Case cases[] = {
-      {"linux/amd64", "linux/amd64"},         {"linux/arm64", "linux/arm64/v8"},
-      {"linux/arm64/v8", "linux/arm64/v8"},   {"linux/aarch64", "linux/arm64/v8"},
-      {"linux/arm", "linux/arm/v7"},          {"linux/arm/v6", "linux/arm/v6"},
-      {"linux/armhf", "linux/arm/v7"},        {"linux/armel", "linux/arm/v6"},
-      {"linux/x86_64", "linux/amd64"},        {"linux/x86-64", "linux/amd64"},
-      {"linux/amd64/v3", "linux/amd64/v3"},   {"Linux/AMD64", "linux/amd64"},
-      {"linux/i386", "linux/386"},            {"windows/amd64", "windows/amd64"},
+      {"linux/amd64", "linux/amd64"},       {"linux/arm64", "linux/arm64/v8"},
+      {"linux/arm64/v8", "linux/arm64/v8"}, {"linux/aarch64", "linux/arm64/v8"},
+      {"linux/arm", "linux/arm/v7"},        {"linux/arm/v6", "linux/arm/v6"},
+      {"linux/armhf", "linux/arm/v7"},      {"linux/armel", "linux/arm/v6"},
+      {"linux/x86_64", "linux/amd64"},      {"linux/x86-64", "linux/amd64"},
+      {"linux/amd64/v3", "linux/amd64/v3"}, {"Linux/AMD64", "linux/amd64"},
+      {"linux/i386", "linux/386"},          {"windows/amd64", "windows/amd64"},
       {"macos/arm64", "darwin/arm64/v8"},
   };
   for (const Case& c : cases) {

@@ -1,0 +1,54 @@
+#!/usr/bin/env bash
+# Ingest of a 1 GiB file into the content store (hash + write + fsync), against
+# `openssl dgst -sha256 FILE` (hashing alone) and `cp FILE DST && sync DST`
+# (writing alone, made durable), in one run, each on a fresh journaled ext4.
+# Prints the median of N runs and berth's ratio to the slower of the two.
+#
+#   sudo benchmarks/ingest.sh [N]      (needs root for the loop mount)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+N=${1:-3}
+berth=${BERTH:-./build/tools/berth}
+work=${WORK:-/tmp/berth-bench}
+fs=$work/fs
+src=$work/src-1g.bin
+mkdir -p "$work"
+
+if [ ! -f "$src" ] || [ "$(stat -c %s "$src")" -ne $((1 << 30)) ]; then
+  echo "making $src (AES-CTR keystream, incompressible)" >&2
+  openssl enc -aes-256-ctr -nosalt -pbkdf2 -pass pass:berth-bench -in /dev/zero 2>/dev/null |
+    head -c $((1 << 30)) > "$src"
+fi
+cat "$src" > /dev/null  # warm the page cache: every tool reads from memory
+
+# time_it CMD...: wall seconds of CMD, on a fresh file system mounted at $fs.
+time_it() {
+  ./benchmarks/lib/freshfs.sh mount "$fs" 4G
+  sync
+  local t0 t1
+  t0=$(date +%s.%N)
+  "$@" > /dev/null
+  t1=$(date +%s.%N)
+  ./benchmarks/lib/freshfs.sh umount "$fs"
+  echo "$t1 - $t0" | bc -l
+}
+median() { sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
+
+declare -A runs
+for i in $(seq "$N"); do
+  runs[openssl]+="$(time_it openssl dgst -sha256 "$src") "
+  runs[cp]+="$(time_it sh -c "cp '$src' '$fs/copy' && sync '$fs/copy'") "
+  runs[berth]+="$(time_it "$berth" --root "$fs/root" content ingest "$src") "
+done
+
+printf '%-34s %s\n' "tool (1 GiB, median of $N)" "seconds"
+declare -A med
+for t in openssl cp berth; do
+  med[$t]=$(echo "${runs[$t]}" | tr ' ' '\n' | grep . | median)
+done
+printf '%-34s %.2f\n' "openssl dgst -sha256" "${med[openssl]}" "cp + sync" "${med[cp]}" \
+  "berth content ingest" "${med[berth]}"
+slower=$(echo "if (${med[openssl]} > ${med[cp]}) ${med[openssl]} else ${med[cp]}" | bc -l)
+printf 'berth / openssl = %.2f   berth / (cp+sync) = %.2f   berth / slower = %.2f (target <= 1.2)\n' \
+  "$(echo "${med[berth]} / ${med[openssl]}" | bc -l)" "$(echo "${med[berth]} / ${med[cp]}" | bc -l)" \
+  "$(echo "${med[berth]} / $slower" | bc -l)"
