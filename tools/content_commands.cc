@@ -184,7 +184,8 @@ void AddContentCommands(CLI::App& app, const GlobalOptions& global, Action* acti
   ingest->add_option("--ref", ingest_args->ref, "Ingest name; the same ref resumes an interrupted ingest");
   ingest->add_option("--expected", ingest_args->expected, "Digest the bytes must have");
   ingest->add_option("--size", ingest_args->size, "Size in bytes the input must have");
-  ingest->add_option("--label", ingest_args->labels, "KEY=VALUE label (repeatable)");
+  ingest->add_option("--label", ingest_args->labels, "KEY=VALUE label (repeatable)")
+      ->allow_extra_args(false);
   ingest->callback([&global, ingest_args, action] {
     *action = [&global, ingest_args] { return Ingest(global, *ingest_args); };
   });
@@ -192,7 +193,8 @@ void AddContentCommands(CLI::App& app, const GlobalOptions& global, Action* acti
   auto filters = std::make_shared<std::vector<std::string>>();
   auto quiet = std::make_shared<bool>(false);
   CLI::App* ls = content->add_subcommand("ls", "List blobs");
-  ls->add_option("--filter", *filters, "digest^=PREFIX, labels.KEY==VALUE or labels.KEY");
+  ls->add_option("--filter", *filters, "digest^=PREFIX, labels.KEY==VALUE or labels.KEY (repeatable)")
+      ->allow_extra_args(false);
   ls->add_flag("-q,--quiet", *quiet, "Print digests only");
   ls->callback([&global, filters, quiet, action] {
     *action = [&global, filters, quiet] { return List(global, *filters, *quiet); };
