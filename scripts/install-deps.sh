@@ -12,7 +12,7 @@ PACKAGES=(
   # tests
   libgtest-dev libgmock-dev
   # benchmarks
-  openssl time
+  openssl time bc e2fsprogs
 )
 
 missing=()
