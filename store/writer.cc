@@ -1,6 +1,7 @@
 #include "store/writer.h"
 
 #include "store/group_commit.h"
+#include "store/hash_worker.h"
 
 #include <fcntl.h>
 #include <sys/stat.h>
@@ -29,8 +30,16 @@ class IngestWriter final : public Writer {
 
   Status Write(std::string_view data) override {
     BERTH_RETURN_IF_ERROR(CheckOpen());
-    BERTH_RETURN_IF_ERROR(WriteAll(fd_.get(), data, Name()));
-    hasher_.Update(data);
+    if (data.size() >= kParallelHashMin) {
+      if (!hash_worker_) hash_worker_ = std::make_unique<HashWorker>(&hasher_);
+      hash_worker_->Start(data);
+      Status written = WriteAll(fd_.get(), data, Name());
+      hash_worker_->Wait();
+      BERTH_RETURN_IF_ERROR(written);
+    } else {
+      BERTH_RETURN_IF_ERROR(WriteAll(fd_.get(), data, Name()));
+      hasher_.Update(data);
+    }
     offset_ += static_cast<int64_t>(data.size());
     StartWriteback();
     return OkStatus();
@@ -112,6 +121,9 @@ class IngestWriter final : public Writer {
     (void)store_->RemoveIngest(ref_, record_);
   }
 
+  // Below this size a thread hand-off costs more than hashing in place.
+  static constexpr size_t kParallelHashMin = 128 << 10;
+
   StoreContext* ctx_;
   LocalContentStore* store_;
   std::string ref_;
@@ -119,6 +131,7 @@ class IngestWriter final : public Writer {
   RefLock lock_;
   UniqueFd fd_;
   Hasher hasher_;
+  std::unique_ptr<HashWorker> hash_worker_;  // started on the first large write
   int64_t offset_;
   int64_t writeback_start_;  // start of the range not yet handed to write-back
   int64_t waited_until_;     // bytes known to be on disk
