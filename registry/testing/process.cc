@@ -1,0 +1,93 @@
+#include "registry/testing/process.h"
+
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <thread>
+
+#include "core/file.h"
+
+namespace berth::registry::testing {
+namespace {
+
+int DecodeStatus(int status) {
+  if (WIFEXITED(status)) return WEXITSTATUS(status);
+  if (WIFSIGNALED(status)) return 128 + WTERMSIG(status);
+  return -1;
+}
+
+// Runs in the forked child: only async-signal-safe calls until exec.
+[[noreturn]] void ExecChild(const std::vector<char*>& args, int log_fd, pid_t parent) {
+  ::setpgid(0, 0);
+  ::prctl(PR_SET_PDEATHSIG, SIGKILL);
+  if (::getppid() != parent) ::_exit(1);  // the parent died before prctl
+  int null_fd = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
+  ::dup2(null_fd, 0);
+  ::dup2(log_fd, 1);
+  ::dup2(log_fd, 2);
+  ::execvp(args[0], args.data());
+  std::perror(args[0]);
+  ::_exit(127);
+}
+
+}  // namespace
+
+Result<std::unique_ptr<Process>> Process::Spawn(const std::vector<std::string>& argv,
+                                                const std::string& log_path) {
+  if (argv.empty()) return InvalidArgument("spawn: empty command line");
+  BERTH_ASSIGN_OR_RETURN(UniqueFd log, OpenFile(log_path, O_WRONLY | O_CREAT | O_APPEND));
+  // Built before fork: the child must not allocate.
+  std::vector<char*> args;
+  for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
+  args.push_back(nullptr);
+
+  pid_t parent = ::getpid();
+  pid_t pid = ::fork();
+  if (pid < 0) return ErrnoError("fork for " + argv[0], errno);
+  if (pid == 0) ExecChild(args, log.get(), parent);
+  // Also from the parent, so that Stop() can signal the group even if the
+  // child has not run setpgid yet.
+  ::setpgid(pid, pid);
+  return std::unique_ptr<Process>(new Process(pid, log_path));
+}
+
+Process::~Process() { Stop(); }
+
+bool Process::Running() {
+  if (reaped_) return false;
+  int status = 0;
+  if (::waitpid(pid_, &status, WNOHANG) == pid_) {
+    reaped_ = true;
+    status_ = status;
+    return false;
+  }
+  return true;
+}
+
+int Process::Stop(std::chrono::milliseconds grace) {
+  if (Running()) {
+    ::kill(-pid_, SIGTERM);
+    auto deadline = std::chrono::steady_clock::now() + grace;
+    while (Running() && std::chrono::steady_clock::now() < deadline) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    if (Running()) {
+      ::kill(-pid_, SIGKILL);
+      ::waitpid(pid_, &status_, 0);
+      reaped_ = true;
+    }
+  }
+  return DecodeStatus(status_);
+}
+
+std::string Process::LogTail(size_t max_bytes) const {
+  auto text = ReadFile(log_path_, size_t{1} << 30);
+  if (!text) return "(no log: " + text.error().message() + ")";
+  return text->size() <= max_bytes ? *text : text->substr(text->size() - max_bytes);
+}
+
+}  // namespace berth::registry::testing
