@@ -8,7 +8,7 @@ PACKAGES=(
   build-essential cmake ninja-build pkg-config
   # libraries (see README.md "Dependencies" for why each one)
   libssl-dev librocksdb-dev libzstd-dev libarchive-dev libsimdjson-dev
-  libcpp-httplib-dev libcli11-dev nlohmann-json3-dev libisal-dev
+  libcpp-httplib-dev libcli11-dev nlohmann-json3-dev libisal-dev libtomlplusplus-dev
   # tests
   libgtest-dev libgmock-dev
   # benchmarks

@@ -9,6 +9,7 @@
 #include <string>
 
 #include "core/status.h"
+#include "image/remote.h"
 #include "store/store.h"
 
 namespace berth::cli {
@@ -29,6 +30,16 @@ std::string DefaultRoot();
 // Opens the store at --root, else $BERTH_ROOT, else DefaultRoot().
 Result<std::unique_ptr<store::Store>> OpenStore(const GlobalOptions& global);
 
+// Flags shared by the commands that talk to a registry.
+struct RemoteArgs {
+  bool plain_http = false;
+  std::string ca_file;
+  std::string user;
+  std::string hosts_dir = "/etc/berth/certs.d";
+  void AddTo(CLI::App* command);
+  image::RemoteOptions ToOptions() const;
+};
+
 // A subcommand's body. Its status decides the exit code; an error is printed
 // as one line "berth: <message>" on stderr.
 using Action = std::function<Status()>;
@@ -37,6 +48,7 @@ using Action = std::function<Status()>;
 // *action when the subcommand is selected.
 void AddContentCommands(CLI::App& app, const GlobalOptions& global, Action* action);
 void AddGcCommands(CLI::App& app, const GlobalOptions& global, Action* action);
+void AddImageCommands(CLI::App& app, const GlobalOptions& global, Action* action);
 
 // "1.5 MiB" style size.
 std::string HumanSize(int64_t bytes);

@@ -14,6 +14,7 @@ int main(int argc, char** argv) {
 
   Action action;
   AddContentCommands(app, global, &action);
+  AddImageCommands(app, global, &action);
   AddGcCommands(app, global, &action);
 
   try {

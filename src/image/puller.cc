@@ -1,0 +1,236 @@
+#include "image/puller.h"
+
+#include <atomic>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+#include "oci/config.h"
+#include "oci/document.h"
+#include "oci/index.h"
+#include "oci/manifest.h"
+#include "oci/media_types.h"
+
+namespace berth::image {
+namespace {
+
+// Collects the network's small chunks into large writes: the store hashes
+// large writes on a second core, and fewer write calls cost less.
+class BufferedWriter {
+ public:
+  explicit BufferedWriter(store::Writer* writer) : writer_(writer) { buf_.reserve(kSize); }
+  Status Write(std::string_view data) {
+    if (buf_.size() + data.size() > kSize) BERTH_RETURN_IF_ERROR(Flush());
+    if (data.size() >= kSize) return writer_->Write(data);
+    buf_.append(data);
+    return OkStatus();
+  }
+  Status Flush() {
+    if (buf_.empty()) return OkStatus();
+    Status s = writer_->Write(buf_);
+    buf_.clear();
+    return s;
+  }
+
+ private:
+  static constexpr size_t kSize = 1 << 20;
+  store::Writer* writer_;
+  std::string buf_;
+};
+
+// Deletes the pull's lease when the pull ends, however it ends.
+struct LeaseGuard {
+  store::LeaseManager* leases;
+  std::string id;
+  ~LeaseGuard() { (void)leases->Delete(id); }
+};
+
+class PullRun {
+ public:
+  PullRun(store::Store* store, const PullOptions& options, registry::RepositoryClient* repo,
+          std::string lease)
+      : store_(store), options_(options), repo_(repo), lease_(std::move(lease)) {}
+
+  // Stores a manifest or index whose bytes are already verified.
+  Status StoreDocument(const registry::FetchedManifest& doc) {
+    const oci::Descriptor& d = doc.descriptor;
+    auto writer = store_->content().OpenWriter(
+        {.ref = "pull/" + d.digest.str(), .expected_size = d.size, .expected = d.digest, .lease = lease_});
+    if (!writer && writer.error().code() == Code::kAlreadyExists) return Hold(d);
+    if (!writer) return std::unexpected(writer.error());
+    if ((*writer)->offset() != 0) {
+      BERTH_RETURN_IF_ERROR((*writer)->Abort());
+      return StoreDocument(doc);
+    }
+    BERTH_RETURN_IF_ERROR((*writer)->Write(doc.bytes));
+    BERTH_RETURN_IF_ERROR((*writer)->Commit(d.size, d.digest));
+    return OkStatus();
+  }
+
+  // Fetches every blob, max_concurrent_downloads at a time.
+  Status FetchAll(const std::vector<oci::Descriptor>& blobs) {
+    for (const auto& b : blobs) Emit({PullEvent::Kind::kWaiting, b, 0});
+    std::atomic<size_t> next{0};
+    std::mutex mu;
+    std::optional<Error> first_error;
+    auto work = [&] {
+      for (size_t i; (i = next++) < blobs.size();) {
+        {
+          std::lock_guard<std::mutex> l(mu);
+          if (first_error) return;
+        }
+        Status s = FetchBlob(blobs[i]);
+        if (!s) {
+          std::lock_guard<std::mutex> l(mu);
+          if (!first_error) first_error = s.error();
+          return;
+        }
+      }
+    };
+    size_t n = std::clamp<size_t>(static_cast<size_t>(std::max(1, options_.max_concurrent_downloads)), 1,
+                                  blobs.size());
+    std::vector<std::thread> threads;
+    for (size_t t = 1; t < n; ++t) threads.emplace_back(work);
+    work();
+    for (auto& t : threads) t.join();
+    if (first_error) return std::unexpected(*first_error);
+    return OkStatus();
+  }
+
+  PullResult& result() { return result_; }
+
+ private:
+  void Emit(const PullEvent& e) {
+    if (!options_.on_event) return;
+    std::lock_guard<std::mutex> l(event_mu_);
+    options_.on_event(e);
+  }
+
+  // Keeps an already stored blob under the lease and counts it as reused.
+  Status Hold(const oci::Descriptor& d) {
+    BERTH_RETURN_IF_ERROR(
+        store_->leases().AddResource(lease_, {store::LeaseResource::Type::kContent, d.digest.str()}));
+    std::lock_guard<std::mutex> l(event_mu_);
+    result_.bytes_reused += d.size;
+    ++result_.blobs_reused;
+    return OkStatus();
+  }
+
+  Status FetchBlob(const oci::Descriptor& d) {
+    const std::string what = "blob " + d.digest.str();
+    for (;;) {
+      if (auto info = store_->content().Stat(d.digest); info) {
+        if (info->size != d.size) {
+          return DataLoss(what + ": stored with " + std::to_string(info->size) +
+                          " bytes but the manifest says " + std::to_string(d.size));
+        }
+        BERTH_RETURN_IF_ERROR(Hold(d));
+        Emit({PullEvent::Kind::kExists, d, d.size});
+        return OkStatus();
+      }
+      auto writer = store_->content().OpenWriter(
+          {.ref = "pull/" + d.digest.str(), .expected_size = d.size, .expected = d.digest, .lease = lease_});
+      if (writer) return Download(d, **writer);
+      if (writer.error().code() == Code::kAlreadyExists) continue;  // committed meanwhile
+      if (writer.error().code() != Code::kUnavailable) return std::unexpected(writer.error());
+      // Another pull in this process is fetching the same blob: share its
+      // download by waiting for it to commit (or give up its ref).
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+  }
+
+  Status Download(const oci::Descriptor& d, store::Writer& writer) {
+    Emit({PullEvent::Kind::kFetching, d, writer.offset()});
+    const int64_t resumed = writer.offset();
+    BufferedWriter out(&writer);
+    int64_t buffered = resumed;
+    int64_t reported = resumed;
+    BERTH_RETURN_IF_ERROR(repo_->FetchBlob(d, resumed, [&](std::string_view chunk) -> Status {
+      BERTH_RETURN_IF_ERROR(out.Write(chunk));
+      buffered += static_cast<int64_t>(chunk.size());
+      if (buffered - reported >= (1 << 20)) {
+        reported = buffered;
+        Emit({PullEvent::Kind::kFetching, d, buffered});
+      }
+      return OkStatus();
+    }));
+    BERTH_RETURN_IF_ERROR(out.Flush());
+    Emit({PullEvent::Kind::kVerifying, d, writer.offset()});
+    BERTH_RETURN_IF_ERROR(writer.Commit(d.size, d.digest));
+    Emit({PullEvent::Kind::kDone, d, d.size});
+    std::lock_guard<std::mutex> l(event_mu_);
+    result_.bytes_fetched += d.size - resumed;
+    ++result_.blobs_fetched;
+    return OkStatus();
+  }
+
+  store::Store* store_;
+  const PullOptions& options_;
+  registry::RepositoryClient* repo_;
+  std::string lease_;
+  std::mutex event_mu_;
+  PullResult result_;
+};
+
+}  // namespace
+
+Result<PullResult> Puller::Pull(registry::RepositoryClient& repo, const std::string& reference,
+                                const std::string& name) {
+  BERTH_ASSIGN_OR_RETURN(store::Lease lease,
+                         store_->leases().Create("", std::chrono::hours(24), {{"berth.io/pull", name}}));
+  LeaseGuard guard{&store_->leases(), lease.id};
+  PullRun run(store_, options_, &repo, lease.id);
+
+  BERTH_ASSIGN_OR_RETURN(registry::FetchedManifest root, repo.FetchManifest(reference));
+  registry::FetchedManifest manifest = root;
+  if (oci::IsIndex(root.descriptor.media_type)) {
+    BERTH_ASSIGN_OR_RETURN(oci::Index index, oci::ParseIndex(root.bytes));
+    auto chosen = oci::SelectManifest(index, options_.platform);
+    if (!chosen) return std::unexpected(chosen.error().WithContext(name));
+    BERTH_ASSIGN_OR_RETURN(manifest, repo.FetchManifest(chosen->digest.str()));
+    if (manifest.descriptor.size != chosen->size) {
+      return DataLoss(name + ": manifest " + chosen->digest.str() + " is " +
+                      std::to_string(manifest.descriptor.size) + " bytes, the index says " +
+                      std::to_string(chosen->size));
+    }
+  } else if (!oci::IsManifest(root.descriptor.media_type)) {
+    return InvalidArgument(name + ": " + root.descriptor.media_type +
+                           " is neither an image manifest nor an index");
+  }
+  BERTH_ASSIGN_OR_RETURN(oci::Manifest parsed, oci::ParseManifest(manifest.bytes));
+
+  std::vector<oci::Descriptor> blobs = {parsed.config};
+  for (const auto& layer : parsed.layers) {
+    // Non-distributable (foreign) layers live elsewhere; like containerd,
+    // they are not fetched.
+    if (!oci::IsNonDistributable(layer.media_type)) blobs.push_back(layer);
+  }
+  BERTH_RETURN_IF_ERROR(run.FetchAll(blobs));
+
+  if (oci::IsImageConfig(parsed.config.media_type)) {
+    BERTH_ASSIGN_OR_RETURN(std::string bytes,
+                           store_->content().ReadBlob(parsed.config.digest, oci::kMaxManifestSize));
+    auto config = oci::ParseImageConfig(bytes);
+    if (!config) return std::unexpected(config.error().WithContext(name + ": config"));
+    if (config->rootfs.diff_ids.size() != parsed.layers.size()) {
+      return InvalidArgument(name + ": config has " + std::to_string(config->rootfs.diff_ids.size()) +
+                             " diff_ids for " + std::to_string(parsed.layers.size()) + " layers");
+    }
+  }
+  // Documents last: a manifest is stored only once everything it names is.
+  if (manifest.descriptor.digest != root.descriptor.digest) {
+    BERTH_RETURN_IF_ERROR(run.StoreDocument(manifest));
+  }
+  BERTH_RETURN_IF_ERROR(run.StoreDocument(root));
+  BERTH_RETURN_IF_ERROR(store_->images().Put(
+      {.name = name,
+       .target = {root.descriptor.media_type, root.descriptor.digest, root.descriptor.size}}));
+
+  PullResult& r = run.result();
+  r.name = name;
+  r.root = root.descriptor;
+  r.manifest = manifest.descriptor;
+  return r;
+}
+
+}  // namespace berth::image

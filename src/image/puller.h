@@ -1,0 +1,69 @@
+// Puller: fetches an image from a registry repository into the content
+// store — the root manifest or index, the manifest for the wanted platform,
+// its config and layers (in parallel, each streamed through SHA-256 into a
+// resumable ingest) — and records the image name. Blobs already stored are
+// not fetched again; an interrupted pull resumes its ingests next time.
+//
+// Everything is held by a lease while the pull runs, so a concurrent garbage
+// collection never removes half an image; the image name takes over at the end.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <string>
+
+#include "core/status.h"
+#include "oci/descriptor.h"
+#include "oci/platform.h"
+#include "registry/client/repository.h"
+#include "store/store.h"
+
+namespace berth::image {
+
+// What the puller reports while it works, one event per step of a blob.
+struct PullEvent {
+  enum class Kind {
+    kWaiting,    // blob is queued
+    kExists,     // already in the store: not fetched
+    kFetching,   // bytes arrive (offset of total)
+    kVerifying,  // all bytes in, digest check and commit
+    kDone,       // committed
+  };
+  Kind kind;
+  oci::Descriptor blob;
+  int64_t offset = 0;  // bytes of this blob written so far
+};
+
+struct PullOptions {
+  oci::Platform platform = oci::Host();
+  int max_concurrent_downloads = 3;
+  // Called from worker threads, serialised by the puller.
+  std::function<void(const PullEvent&)> on_event;
+};
+
+struct PullResult {
+  std::string name;
+  oci::Descriptor root;      // what the name points at: index or manifest
+  oci::Descriptor manifest;  // the manifest chosen for the platform
+  int64_t bytes_fetched = 0;
+  int64_t bytes_reused = 0;
+  int blobs_fetched = 0;
+  int blobs_reused = 0;
+};
+
+class Puller {
+ public:
+  Puller(store::Store* store, PullOptions options) : store_(store), options_(std::move(options)) {}
+
+  // Pulls `reference` (a tag or digest) of the repository and records it in
+  // the images table as `name`. Errors name the blob or manifest at fault;
+  // a digest mismatch or malformed document leaves nothing stored for it.
+  Result<PullResult> Pull(registry::RepositoryClient& repository, const std::string& reference,
+                          const std::string& name);
+
+ private:
+  store::Store* store_;
+  PullOptions options_;
+};
+
+}  // namespace berth::image

@@ -1,0 +1,176 @@
+// berth pull, images, tag, rmi
+#include <chrono>
+#include <cstdio>
+#include <set>
+
+#include "image/puller.h"
+#include "image/remote.h"
+#include "oci/document.h"
+#include "oci/platform.h"
+#include "registry/config/credentials.h"
+#include "tools/cli.h"
+#include "tools/progress.h"
+
+namespace berth::cli {
+namespace {
+
+struct PullArgs {
+  std::string reference;
+  std::string platform;
+  std::string progress = "auto";
+  bool quiet = false;
+  bool no_unpack = false;
+  int max_concurrent_downloads = 3;
+  RemoteArgs remote;
+};
+
+Status Pull(const GlobalOptions& global, const PullArgs& args) {
+  BERTH_ASSIGN_OR_RETURN(registry::Reference ref, registry::ParseReference(args.reference));
+  oci::Platform platform = oci::Host();
+  if (!args.platform.empty()) {
+    BERTH_ASSIGN_OR_RETURN(platform, oci::ParsePlatform(args.platform));
+  }
+  if (args.max_concurrent_downloads < 1) {
+    return InvalidArgument("--max-concurrent-downloads must be at least 1");
+  }
+  BERTH_ASSIGN_OR_RETURN(ProgressMode mode, ParseProgressMode(args.progress, args.quiet));
+  BERTH_ASSIGN_OR_RETURN(auto remote, image::Remote::Open(ref, args.remote.ToOptions()));
+  BERTH_ASSIGN_OR_RETURN(auto store, OpenStore(global));
+
+  PullProgress progress(mode);
+  image::Puller puller(store.get(), {.platform = platform,
+                                     .max_concurrent_downloads = args.max_concurrent_downloads,
+                                     .on_event = [&](const image::PullEvent& e) { progress.OnEvent(e); }});
+  auto start = std::chrono::steady_clock::now();
+  auto result = puller.Pull(remote->repository(), ref.ManifestReference(), ref.String());
+  progress.Finish();
+  if (!result) return std::unexpected(result.error());
+  double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  if (mode == ProgressMode::kQuiet) {
+    std::printf("%s\n", result->root.digest.str().c_str());
+    return OkStatus();
+  }
+  std::printf("%s: %s (manifest %s for %s): fetched %s in %d blobs, reused %s in %d, %.2f s\n",
+              result->name.c_str(), result->root.digest.str().c_str(),
+              std::string(result->manifest.digest.hex().substr(0, 12)).c_str(),
+              platform.ToString().c_str(), HumanSize(result->bytes_fetched).c_str(),
+              result->blobs_fetched, HumanSize(result->bytes_reused).c_str(), result->blobs_reused,
+              secs);
+  return OkStatus();
+}
+
+// The bytes an image takes in the store: the target and everything it
+// reaches that is present (other platforms of an index may not be).
+int64_t StoredSize(store::ContentStore& content, const Digest& root) {
+  std::set<std::string> seen;
+  std::vector<Digest> todo = {root};
+  int64_t total = 0;
+  while (!todo.empty()) {
+    Digest d = todo.back();
+    todo.pop_back();
+    if (!seen.insert(d.str()).second) continue;
+    auto info = content.Stat(d);
+    if (!info) continue;
+    total += info->size;
+    if (info->size > static_cast<int64_t>(oci::kMaxManifestSize)) continue;
+    auto bytes = content.ReadBlob(d, oci::kMaxManifestSize);
+    if (!bytes || bytes->empty() || (*bytes)[0] != '{') continue;
+    auto type = oci::DetectMediaType(*bytes);
+    if (!type) continue;
+    auto children = oci::Children(*type, *bytes);
+    if (!children) continue;
+    for (const auto& c : *children) todo.push_back(c.digest);
+  }
+  return total;
+}
+
+Result<std::string> NormalizedName(const std::string& text) {
+  BERTH_ASSIGN_OR_RETURN(registry::Reference ref, registry::ParseReference(text));
+  return ref.String();
+}
+
+}  // namespace
+
+image::RemoteOptions RemoteArgs::ToOptions() const {
+  image::RemoteOptions o;
+  o.hosts_dir = hosts_dir;
+  o.plain_http = plain_http;
+  o.ca_file = ca_file;
+  o.user = user;
+  o.docker_config = registry::DefaultDockerConfigPath();
+  return o;
+}
+
+void RemoteArgs::AddTo(CLI::App* cmd) {
+  cmd->add_flag("--plain-http", plain_http, "Use http for the registry (always so for localhost)");
+  cmd->add_option("--ca-file", ca_file, "Extra CA certificate bundle (PEM) to trust");
+  cmd->add_option("--user,-u", user, "USER:PASS for the registry (else ~/.docker/config.json)");
+  cmd->add_option("--hosts-dir", hosts_dir, "containerd-style hosts.toml directory (mirrors)");
+}
+
+void AddImageCommands(CLI::App& app, const GlobalOptions& global, Action* action) {
+  auto pull_args = std::make_shared<PullArgs>();
+  CLI::App* pull = app.add_subcommand("pull", "Fetch an image from a registry into the store");
+  pull->add_option("reference", pull_args->reference, "[host[:port]/]path[:tag][@digest]")->required();
+  pull->add_option("--platform", pull_args->platform, "os/arch[/variant] (default: this machine)");
+  pull->add_option("--max-concurrent-downloads", pull_args->max_concurrent_downloads,
+                   "Blobs fetched at once (default 3)");
+  pull->add_option("--progress", pull_args->progress, "auto, tty, plain or quiet");
+  pull->add_flag("-q,--quiet", pull_args->quiet, "Print only the image digest");
+  pull->add_flag("--no-unpack", pull_args->no_unpack,
+                 "Only fetch (unpacking into snapshots is not built yet, so this is the default)");
+  pull_args->remote.AddTo(pull);
+  pull->callback([&global, pull_args, action] {
+    *action = [&global, pull_args] { return Pull(global, *pull_args); };
+  });
+
+  CLI::App* images = app.add_subcommand("images", "List image names");
+  images->callback([&global, action] {
+    *action = [&global]() -> Status {
+      BERTH_ASSIGN_OR_RETURN(auto store, OpenStore(global));
+      BERTH_ASSIGN_OR_RETURN(auto list, store->images().List(""));
+      std::printf("%-50s  %-19s  %10s  %s\n", "NAME", "DIGEST", "SIZE", "CREATED");
+      for (const auto& i : list) {
+        std::printf("%-50s  %-19s  %10s  %s\n", i.name.c_str(),
+                    ("sha256:" + std::string(i.target.digest.hex().substr(0, 12))).c_str(),
+                    HumanSize(StoredSize(store->content(), i.target.digest)).c_str(),
+                    FormatRfc3339(i.created_at).c_str());
+      }
+      return OkStatus();
+    };
+  });
+
+  auto names = std::make_shared<std::vector<std::string>>();
+  CLI::App* tag = app.add_subcommand("tag", "Give an image another name");
+  tag->add_option("source", *names, "SOURCE TARGET")->expected(2)->required();
+  tag->callback([&global, names, action] {
+    *action = [&global, names]() -> Status {
+      BERTH_ASSIGN_OR_RETURN(std::string src, NormalizedName((*names)[0]));
+      BERTH_ASSIGN_OR_RETURN(std::string dst, NormalizedName((*names)[1]));
+      BERTH_ASSIGN_OR_RETURN(auto store, OpenStore(global));
+      BERTH_ASSIGN_OR_RETURN(store::Image image, store->images().Get(src));
+      image.name = dst;
+      image.labels.clear();
+      BERTH_RETURN_IF_ERROR(store->images().Put(image));
+      std::printf("%s\n", dst.c_str());
+      return OkStatus();
+    };
+  });
+
+  auto rm_names = std::make_shared<std::vector<std::string>>();
+  CLI::App* rmi = app.add_subcommand("rmi", "Remove image names (content goes at the next gc)");
+  rmi->add_option("name", *rm_names)->required();
+  rmi->callback([&global, rm_names, action] {
+    *action = [&global, rm_names]() -> Status {
+      BERTH_ASSIGN_OR_RETURN(auto store, OpenStore(global));
+      for (const auto& n : *rm_names) {
+        BERTH_ASSIGN_OR_RETURN(std::string name, NormalizedName(n));
+        BERTH_RETURN_IF_ERROR(store->images().Delete(name));
+        std::printf("%s\n", name.c_str());
+      }
+      return OkStatus();
+    };
+  });
+}
+
+}  // namespace berth::cli
