@@ -4,6 +4,7 @@
 #include <set>
 
 #include "image/puller.h"
+#include "image/pusher.h"
 #include "image/remote.h"
 #include "oci/document.h"
 #include "oci/platform.h"
@@ -20,6 +21,7 @@ struct PullArgs {
   std::string progress = "auto";
   bool quiet = false;
   bool no_unpack = false;
+  bool all_platforms = false;
   int max_concurrent_downloads = 3;
   RemoteArgs remote;
 };
@@ -40,6 +42,7 @@ Status Pull(const GlobalOptions& global, const PullArgs& args) {
   PullProgress progress(mode);
   image::Puller puller(store.get(), {.platform = platform,
                                      .max_concurrent_downloads = args.max_concurrent_downloads,
+                                     .all_platforms = args.all_platforms,
                                      .on_event = [&](const image::PullEvent& e) { progress.OnEvent(e); }});
   auto start = std::chrono::steady_clock::now();
   auto result = puller.Pull(remote->repository(), ref.ManifestReference(), ref.String());
@@ -56,6 +59,55 @@ Status Pull(const GlobalOptions& global, const PullArgs& args) {
               platform.ToString().c_str(), HumanSize(result->bytes_fetched).c_str(),
               result->blobs_fetched, HumanSize(result->bytes_reused).c_str(), result->blobs_reused,
               secs);
+  return OkStatus();
+}
+
+struct PushArgs {
+  std::string source;
+  std::string destination;
+  int64_t chunk_size = 0;
+  bool quiet = false;
+  RemoteArgs remote;
+};
+
+Status Push(const GlobalOptions& global, const PushArgs& args) {
+  BERTH_ASSIGN_OR_RETURN(registry::Reference src, registry::ParseReference(args.source));
+  registry::Reference dst = src;
+  if (!args.destination.empty()) {
+    BERTH_ASSIGN_OR_RETURN(dst, registry::ParseReference(args.destination));
+  }
+  if (args.chunk_size < 0) return InvalidArgument("--chunk-size must not be negative");
+  BERTH_ASSIGN_OR_RETURN(auto store, OpenStore(global));
+  BERTH_ASSIGN_OR_RETURN(store::Image image, store->images().Get(src.String()));
+  BERTH_ASSIGN_OR_RETURN(auto remote, image::Remote::Open(dst, args.remote.ToOptions()));
+  oci::Descriptor root;
+  root.media_type = image.target.media_type;
+  root.digest = image.target.digest;
+  root.size = image.target.size;
+  // Blobs of an image that came from another repository of the same
+  // registry can be mounted there instead of uploaded again.
+  std::string mount_from = src.domain == dst.domain && src.path != dst.path ? src.path : "";
+  image::Pusher pusher(store.get(), {.chunk_size = args.chunk_size, .on_event = [&](const image::PushEvent& e) {
+    if (args.quiet) return;
+    const char* what = e.kind == image::PushEvent::Kind::kExists     ? "exists"
+                       : e.kind == image::PushEvent::Kind::kMounted   ? "mounted"
+                       : e.kind == image::PushEvent::Kind::kUploading ? "uploading"
+                       : e.kind == image::PushEvent::Kind::kDone      ? "pushed"
+                                                                      : "manifest";
+    std::fprintf(stderr, "%s %s %s\n", std::string(e.object.digest.hex().substr(0, 12)).c_str(), what,
+                 HumanSize(e.object.size).c_str());
+  }});
+  auto start = std::chrono::steady_clock::now();
+  BERTH_ASSIGN_OR_RETURN(image::PushResult r,
+                         pusher.Push(remote->repository(), root, dst.ManifestReference(), mount_from));
+  double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  if (args.quiet) {
+    std::printf("%s\n", root.digest.str().c_str());
+    return OkStatus();
+  }
+  std::printf("%s: %s: uploaded %s in %d blobs, mounted %d, skipped %d, %d manifests, %.2f s\n",
+              dst.String().c_str(), root.digest.str().c_str(), HumanSize(r.bytes_uploaded).c_str(),
+              r.blobs_uploaded, r.blobs_mounted, r.blobs_skipped, r.manifests, secs);
   return OkStatus();
 }
 
@@ -115,6 +167,8 @@ void AddImageCommands(CLI::App& app, const GlobalOptions& global, Action* action
   pull->add_option("--platform", pull_args->platform, "os/arch[/variant] (default: this machine)");
   pull->add_option("--max-concurrent-downloads", pull_args->max_concurrent_downloads,
                    "Blobs fetched at once (default 3)");
+  pull->add_flag("--all-platforms", pull_args->all_platforms,
+                 "Fetch every manifest of an index (to push all of it elsewhere)");
   pull->add_option("--progress", pull_args->progress, "auto, tty, plain or quiet");
   pull->add_flag("-q,--quiet", pull_args->quiet, "Print only the image digest");
   pull->add_flag("--no-unpack", pull_args->no_unpack,
@@ -122,6 +176,18 @@ void AddImageCommands(CLI::App& app, const GlobalOptions& global, Action* action
   pull_args->remote.AddTo(pull);
   pull->callback([&global, pull_args, action] {
     *action = [&global, pull_args] { return Pull(global, *pull_args); };
+  });
+
+  auto push_args = std::make_shared<PushArgs>();
+  CLI::App* push = app.add_subcommand("push", "Copy an image from the store to a registry");
+  push->add_option("source", push_args->source, "Image name in the store")->required();
+  push->add_option("destination", push_args->destination, "Reference to push to (default: source)");
+  push->add_option("--chunk-size", push_args->chunk_size,
+                   "Upload blobs in PATCH chunks of this many bytes (default: one PUT)");
+  push->add_flag("-q,--quiet", push_args->quiet, "Print only the image digest");
+  push_args->remote.AddTo(push);
+  push->callback([&global, push_args, action] {
+    *action = [&global, push_args] { return Push(global, *push_args); };
   });
 
   CLI::App* images = app.add_subcommand("images", "List image names");

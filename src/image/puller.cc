@@ -45,6 +45,8 @@ struct LeaseGuard {
   ~LeaseGuard() { (void)leases->Delete(id); }
 };
 
+}  // namespace
+
 class PullRun {
  public:
   PullRun(store::Store* store, const PullOptions& options, registry::RepositoryClient* repo,
@@ -56,7 +58,7 @@ class PullRun {
     const oci::Descriptor& d = doc.descriptor;
     auto writer = store_->content().OpenWriter(
         {.ref = "pull/" + d.digest.str(), .expected_size = d.size, .expected = d.digest, .lease = lease_});
-    if (!writer && writer.error().code() == Code::kAlreadyExists) return Hold(d);
+    if (!writer && writer.error().code() == Code::kAlreadyExists) return Hold(d, /*count=*/false);
     if (!writer) return std::unexpected(writer.error());
     if ((*writer)->offset() != 0) {
       BERTH_RETURN_IF_ERROR((*writer)->Abort());
@@ -106,10 +108,12 @@ class PullRun {
     options_.on_event(e);
   }
 
-  // Keeps an already stored blob under the lease and counts it as reused.
-  Status Hold(const oci::Descriptor& d) {
+  // Keeps an already stored object under the lease; `count` it as a reused
+  // blob (manifests and indexes are not counted, fetched or reused).
+  Status Hold(const oci::Descriptor& d, bool count = true) {
     BERTH_RETURN_IF_ERROR(
         store_->leases().AddResource(lease_, {store::LeaseResource::Type::kContent, d.digest.str()}));
+    if (!count) return OkStatus();
     std::lock_guard<std::mutex> l(event_mu_);
     result_.bytes_reused += d.size;
     ++result_.blobs_reused;
@@ -172,8 +176,6 @@ class PullRun {
   PullResult result_;
 };
 
-}  // namespace
-
 Result<PullResult> Puller::Pull(registry::RepositoryClient& repo, const std::string& reference,
                                 const std::string& name) {
   BERTH_ASSIGN_OR_RETURN(store::Lease lease,
@@ -182,23 +184,53 @@ Result<PullResult> Puller::Pull(registry::RepositoryClient& repo, const std::str
   PullRun run(store_, options_, &repo, lease.id);
 
   BERTH_ASSIGN_OR_RETURN(registry::FetchedManifest root, repo.FetchManifest(reference));
-  registry::FetchedManifest manifest = root;
-  if (oci::IsIndex(root.descriptor.media_type)) {
-    BERTH_ASSIGN_OR_RETURN(oci::Index index, oci::ParseIndex(root.bytes));
-    auto chosen = oci::SelectManifest(index, options_.platform);
-    if (!chosen) return std::unexpected(chosen.error().WithContext(name));
-    BERTH_ASSIGN_OR_RETURN(manifest, repo.FetchManifest(chosen->digest.str()));
-    if (manifest.descriptor.size != chosen->size) {
-      return DataLoss(name + ": manifest " + chosen->digest.str() + " is " +
-                      std::to_string(manifest.descriptor.size) + " bytes, the index says " +
-                      std::to_string(chosen->size));
+  BERTH_ASSIGN_OR_RETURN(oci::Descriptor manifest, PullTree(run, repo, root, name));
+  BERTH_RETURN_IF_ERROR(store_->images().Put(
+      {.name = name,
+       .target = {root.descriptor.media_type, root.descriptor.digest, root.descriptor.size}}));
+
+  PullResult& r = run.result();
+  r.name = name;
+  r.root = root.descriptor;
+  r.manifest = manifest;
+  return r;
+}
+
+// Fetches what `doc` needs, then stores doc itself — a document is stored
+// only once everything it names is. Returns the (first) image manifest.
+Result<oci::Descriptor> Puller::PullTree(PullRun& run, registry::RepositoryClient& repo,
+                                         const registry::FetchedManifest& doc,
+                                         const std::string& name) {
+  if (oci::IsIndex(doc.descriptor.media_type)) {
+    BERTH_ASSIGN_OR_RETURN(oci::Index index, oci::ParseIndex(doc.bytes));
+    std::vector<oci::Descriptor> children;
+    if (options_.all_platforms) {
+      children = index.manifests;
+    } else {
+      auto chosen = oci::SelectManifest(index, options_.platform);
+      if (!chosen) return std::unexpected(chosen.error().WithContext(name));
+      children.push_back(*chosen);
     }
-  } else if (!oci::IsManifest(root.descriptor.media_type)) {
-    return InvalidArgument(name + ": " + root.descriptor.media_type +
+    std::optional<oci::Descriptor> first;
+    for (const oci::Descriptor& child : children) {
+      BERTH_ASSIGN_OR_RETURN(registry::FetchedManifest fetched, repo.FetchManifest(child.digest.str()));
+      if (fetched.descriptor.size != child.size) {
+        return DataLoss(name + ": manifest " + child.digest.str() + " is " +
+                        std::to_string(fetched.descriptor.size) + " bytes, the index says " +
+                        std::to_string(child.size));
+      }
+      BERTH_ASSIGN_OR_RETURN(oci::Descriptor m, PullTree(run, repo, fetched, name));
+      if (!first) first = m;
+    }
+    BERTH_RETURN_IF_ERROR(run.StoreDocument(doc));
+    if (!first) return NotFound(name + ": index " + doc.descriptor.digest.str() + " is empty");
+    return *first;
+  }
+  if (!oci::IsManifest(doc.descriptor.media_type)) {
+    return InvalidArgument(name + ": " + doc.descriptor.media_type +
                            " is neither an image manifest nor an index");
   }
-  BERTH_ASSIGN_OR_RETURN(oci::Manifest parsed, oci::ParseManifest(manifest.bytes));
-
+  BERTH_ASSIGN_OR_RETURN(oci::Manifest parsed, oci::ParseManifest(doc.bytes));
   std::vector<oci::Descriptor> blobs = {parsed.config};
   for (const auto& layer : parsed.layers) {
     // Non-distributable (foreign) layers live elsewhere; like containerd,
@@ -206,7 +238,6 @@ Result<PullResult> Puller::Pull(registry::RepositoryClient& repo, const std::str
     if (!oci::IsNonDistributable(layer.media_type)) blobs.push_back(layer);
   }
   BERTH_RETURN_IF_ERROR(run.FetchAll(blobs));
-
   if (oci::IsImageConfig(parsed.config.media_type)) {
     BERTH_ASSIGN_OR_RETURN(std::string bytes,
                            store_->content().ReadBlob(parsed.config.digest, oci::kMaxManifestSize));
@@ -217,20 +248,8 @@ Result<PullResult> Puller::Pull(registry::RepositoryClient& repo, const std::str
                              " diff_ids for " + std::to_string(parsed.layers.size()) + " layers");
     }
   }
-  // Documents last: a manifest is stored only once everything it names is.
-  if (manifest.descriptor.digest != root.descriptor.digest) {
-    BERTH_RETURN_IF_ERROR(run.StoreDocument(manifest));
-  }
-  BERTH_RETURN_IF_ERROR(run.StoreDocument(root));
-  BERTH_RETURN_IF_ERROR(store_->images().Put(
-      {.name = name,
-       .target = {root.descriptor.media_type, root.descriptor.digest, root.descriptor.size}}));
-
-  PullResult& r = run.result();
-  r.name = name;
-  r.root = root.descriptor;
-  r.manifest = manifest.descriptor;
-  return r;
+  BERTH_RETURN_IF_ERROR(run.StoreDocument(doc));
+  return doc.descriptor;
 }
 
 }  // namespace berth::image

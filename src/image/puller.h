@@ -37,6 +37,9 @@ struct PullEvent {
 struct PullOptions {
   oci::Platform platform = oci::Host();
   int max_concurrent_downloads = 3;
+  // Fetch every manifest of an index (all platforms, attestations), not just
+  // the one for `platform`: needed to push the whole index elsewhere.
+  bool all_platforms = false;
   // Called from worker threads, serialised by the puller.
   std::function<void(const PullEvent&)> on_event;
 };
@@ -51,6 +54,8 @@ struct PullResult {
   int blobs_reused = 0;
 };
 
+class PullRun;
+
 class Puller {
  public:
   Puller(store::Store* store, PullOptions options) : store_(store), options_(std::move(options)) {}
@@ -62,6 +67,10 @@ class Puller {
                           const std::string& name);
 
  private:
+  Result<oci::Descriptor> PullTree(PullRun& run, registry::RepositoryClient& repository,
+                                   const registry::FetchedManifest& document,
+                                   const std::string& name);
+
   store::Store* store_;
   PullOptions options_;
 };
