@@ -59,7 +59,9 @@ Error HttpStatusError(const std::string& what, const HttpResponse& r) {
   } catch (const std::exception&) {
   }
   std::string m = what + ": HTTP " + std::to_string(r.status) + (detail.empty() ? "" : " (" + detail + ")");
-  if (r.status == 404) return Error(Code::kNotFound, m);
+  if (r.status == 404) {
+    return Error(Code::kNotFound, what + ": not found (HTTP 404" + (detail.empty() ? "" : ", " + detail) + ")");
+  }
   if (r.status == 401) return Error(Code::kPermissionDenied, what + ": unauthorized" + (detail.empty() ? "" : " (" + detail + ")"));
   if (r.status == 403) return Error(Code::kPermissionDenied, m);
   if (IsRetryable(r.status)) return Error(Code::kUnavailable, m);
