@@ -2,6 +2,7 @@
 # Installs what Berth needs to build and test on Debian 12, from Debian's
 # packages. Idempotent: does nothing when everything is already installed.
 set -euo pipefail
+. "$(dirname "$0")/lib/apt.sh"
 
 PACKAGES=(
   # toolchain
@@ -15,16 +16,4 @@ PACKAGES=(
   openssl time bc e2fsprogs
 )
 
-missing=()
-for p in "${PACKAGES[@]}"; do
-  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
-done
-if [ ${#missing[@]} -eq 0 ]; then
-  exit 0
-fi
-
-SUDO=""
-if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
-echo "installing: ${missing[*]}" >&2
-$SUDO apt-get update -qq
-DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
+ensure_packages "${PACKAGES[@]}"
