@@ -9,7 +9,7 @@ PACKAGES=(
   build-essential cmake ninja-build pkg-config
   # libraries (see README.md "Dependencies" for why each one)
   libssl-dev librocksdb-dev libzstd-dev libarchive-dev libsimdjson-dev
-  libcpp-httplib-dev libcli11-dev nlohmann-json3-dev libisal-dev libtomlplusplus-dev
+  libcpp-httplib-dev libcurl4-openssl-dev libcli11-dev nlohmann-json3-dev libisal-dev libtomlplusplus-dev
   # tests
   libgtest-dev libgmock-dev
   # benchmarks
