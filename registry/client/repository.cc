@@ -133,7 +133,8 @@ Result<HttpResponse> RepositoryClient::Once(const Host& host, HttpRequest& reque
                            transport_->Send(r, sink ? &wrapped : nullptr, max_body));
     if (sink && !forward) resp.body = std::move(error_head.body);
     if (resp.status == 401 && registry_host && !challenged) {
-      BERTH_RETURN_IF_ERROR(authorizer_->OnUnauthorized(host.endpoint.host, resp, scope));
+      Status authorized = authorizer_->OnUnauthorized(host.endpoint.host, resp, scope);
+      if (!authorized) return std::unexpected(authorized.error().WithContext(r.method + " " + Url(r)));
       challenged = true;
       continue;
     }
@@ -188,7 +189,7 @@ Result<FetchedManifest> RepositoryClient::FetchManifest(const std::string& refer
       if (resp.error().code() == Code::kInvalidArgument) {
         return std::unexpected(resp.error().WithContext(what));
       }
-      last = resp.error();
+      last = resp.error().WithContext(what);
       continue;  // the next host (the upstream after a mirror) may do better
     }
     if (resp->status != 200) {

@@ -149,7 +149,7 @@ class PullRun {
     BufferedWriter out(&writer);
     int64_t buffered = resumed;
     int64_t reported = resumed;
-    BERTH_RETURN_IF_ERROR(repo_->FetchBlob(d, resumed, [&](std::string_view chunk) -> Status {
+    Status fetched = repo_->FetchBlob(d, resumed, [&](std::string_view chunk) -> Status {
       BERTH_RETURN_IF_ERROR(out.Write(chunk));
       buffered += static_cast<int64_t>(chunk.size());
       if (buffered - reported >= (1 << 20)) {
@@ -157,8 +157,11 @@ class PullRun {
         Emit({PullEvent::Kind::kFetching, d, buffered});
       }
       return OkStatus();
-    }));
-    BERTH_RETURN_IF_ERROR(out.Flush());
+    });
+    // Keep what arrived even when the fetch failed: the next pull resumes from it.
+    Status flushed = out.Flush();
+    BERTH_RETURN_IF_ERROR(fetched);
+    BERTH_RETURN_IF_ERROR(flushed);
     Emit({PullEvent::Kind::kVerifying, d, writer.offset()});
     BERTH_RETURN_IF_ERROR(writer.Commit(d.size, d.digest));
     Emit({PullEvent::Kind::kDone, d, d.size});
