@@ -1,109 +1,96 @@
 #include "core/testing/tree_listing.h"
 
-#include <dirent.h>
-#include <fcntl.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 #include <sys/xattr.h>
 #include <unistd.h>
 
-#include <algorithm>
 #include <cstdio>
+#include <cstdlib>
+#include <filesystem>
 
 #include "core/digest.h"
+#include "core/file.h"
 
 namespace berth::testing {
 namespace {
 
 std::string Xattrs(const std::string& path) {
   char names[65536];
-  ssize_t n = ::llistxattr(path.c_str(), names, sizeof names);
+  ssize_t n = llistxattr(path.c_str(), names, sizeof(names));
   if (n <= 0) return "";
-  std::vector<std::string> out;
-  for (ssize_t i = 0; i < n;) {
-    std::string name(names + i);
-    i += static_cast<ssize_t>(name.size()) + 1;
-    if (name.starts_with("trusted.overlay.")) continue;
+  std::map<std::string, std::string> attrs;
+  for (ssize_t pos = 0; pos < n;) {
+    std::string name(names + pos);
+    pos += static_cast<ssize_t>(name.size()) + 1;
     char value[65536];
-    ssize_t v = ::lgetxattr(path.c_str(), name.c_str(), value, sizeof value);
-    std::string hex = v > 0 ? HexEncode({reinterpret_cast<uint8_t*>(value), static_cast<size_t>(v)}) : "";
-    out.push_back(name + "=" + hex);
+    ssize_t len = lgetxattr(path.c_str(), name.c_str(), value, sizeof(value));
+    attrs[name] = len < 0 ? "?" : HexEncode({reinterpret_cast<uint8_t*>(value), static_cast<size_t>(len)});
   }
-  std::sort(out.begin(), out.end());
-  std::string s;
-  for (const auto& x : out) s += " " + x;
-  return s;
+  std::string out = " [";
+  for (const auto& [k, v] : attrs) out += k + "=" + v + ";";
+  return out + "]";
 }
 
-std::string FileHash(const std::string& path) {
-  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-  if (fd < 0) return "unreadable";
-  Hasher h;
-  char buf[1 << 16];
-  ssize_t n;
-  while ((n = ::read(fd, buf, sizeof buf)) > 0) h.Update(buf, static_cast<size_t>(n));
-  ::close(fd);
-  return h.Finish().str();
-}
-
-void Walk(const std::string& root, const std::string& rel, std::vector<std::string>* out) {
-  std::string path = root + rel;
+std::string Describe(const std::string& path, ListOptions options) {
   struct stat st;
-  if (::lstat(path.c_str(), &st) != 0) return;
-  char head[512];
-  std::snprintf(head, sizeof head, " %04o %u:%u", st.st_mode & 07777, st.st_uid, st.st_gid);
-  std::string name = rel.empty() ? "/" : rel;
-  std::string line;
-  if (S_ISDIR(st.st_mode)) {
-    line = name + " dir" + head;
-  } else if (S_ISREG(st.st_mode)) {
-    line = name + " file" + head + " " + std::to_string(st.st_size) + " " + FileHash(path);
+  if (lstat(path.c_str(), &st) != 0) {
+    std::perror(path.c_str());
+    std::abort();
+  }
+  char head[128];
+  std::snprintf(head, sizeof(head), "%06o %u:%u", st.st_mode, st.st_uid, st.st_gid);
+  std::string out = head;
+  if (S_ISREG(st.st_mode)) {
+    auto data = ReadFile(path, 1ull << 32);
+    if (!data) std::abort();
+    out += " size=" + std::to_string(st.st_size) + " " + Digest::Of(*data).str() +
+           " nlink=" + std::to_string(st.st_nlink);
   } else if (S_ISLNK(st.st_mode)) {
     char target[4096];
-    ssize_t n = ::readlink(path.c_str(), target, sizeof target);
-    line = name + " symlink" + head + " -> " + std::string(target, n > 0 ? static_cast<size_t>(n) : 0);
+    ssize_t n = readlink(path.c_str(), target, sizeof(target));
+    out += " -> " + std::string(target, n < 0 ? 0 : static_cast<size_t>(n));
   } else if (S_ISCHR(st.st_mode) || S_ISBLK(st.st_mode)) {
-    line = name + (S_ISCHR(st.st_mode) ? " char" : " block") + head + " " +
-           std::to_string(major(st.st_rdev)) + "," + std::to_string(minor(st.st_rdev));
-  } else if (S_ISFIFO(st.st_mode)) {
-    line = name + " fifo" + head;
-  } else {
-    line = name + " other" + head;
+    out += " dev=" + std::to_string(major(st.st_rdev)) + "," + std::to_string(minor(st.st_rdev));
   }
-  out->push_back(line + Xattrs(path));
-  if (!S_ISDIR(st.st_mode)) return;
-  DIR* d = ::opendir(path.c_str());
-  if (!d) return;
-  std::vector<std::string> names;
-  while (dirent* e = ::readdir(d)) {
-    std::string n = e->d_name;
-    if (n != "." && n != "..") names.push_back(n);
+  out += Xattrs(path);
+  bool times = options.mtimes && (options.dir_mtimes || !S_ISDIR(st.st_mode));
+  // Symlink times: GNU tar does not set them; compare only the rest.
+  if (times && !S_ISLNK(st.st_mode)) {
+    out += " mtime=" + std::to_string(st.st_mtim.tv_sec) + "." + std::to_string(st.st_mtim.tv_nsec);
   }
-  ::closedir(d);
-  for (const auto& n : names) Walk(root, rel + "/" + n, out);
+  return out;
 }
 
 }  // namespace
 
-std::vector<std::string> ListTree(const std::string& root) {
-  std::vector<std::string> out;
-  Walk(root, "", &out);
-  std::sort(out.begin(), out.end());
+std::map<std::string, std::string> ListTree(const std::string& root, ListOptions options) {
+  std::map<std::string, std::string> out;
+  out["."] = Describe(root, options);
+  for (const auto& e : std::filesystem::recursive_directory_iterator(root)) {
+    // Lexical: relative() would resolve symlinks.
+    std::string rel = e.path().lexically_relative(root).string();
+    out[rel] = Describe(e.path().string(), options);
+  }
   return out;
 }
 
-std::vector<std::string> DiffListings(const std::vector<std::string>& a,
-                                      const std::vector<std::string>& b, size_t max) {
-  std::vector<std::string> only_a, only_b, out;
-  std::set_difference(a.begin(), a.end(), b.begin(), b.end(), std::back_inserter(only_a));
-  std::set_difference(b.begin(), b.end(), a.begin(), a.end(), std::back_inserter(only_b));
-  for (const auto& l : only_a) {
-    if (out.size() >= max) break;
-    out.push_back("- " + l);
+std::vector<std::string> DescribeDifferences(const std::map<std::string, std::string>& a,
+                                             const std::map<std::string, std::string>& b,
+                                             size_t max) {
+  std::vector<std::string> out;
+  for (const auto& [path, desc] : a) {
+    if (out.size() >= max) return out;
+    auto it = b.find(path);
+    if (it == b.end()) {
+      out.push_back("only in a: " + path + " " + desc);
+    } else if (it->second != desc) {
+      out.push_back(path + "\n  a: " + desc + "\n  b: " + it->second);
+    }
   }
-  for (const auto& l : only_b) {
-    if (out.size() >= max) break;
-    out.push_back("+ " + l);
+  for (const auto& [path, desc] : b) {
+    if (out.size() >= max) return out;
+    if (!a.contains(path)) out.push_back("only in b: " + path + " " + desc);
   }
   return out;
 }

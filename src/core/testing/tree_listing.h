@@ -1,23 +1,27 @@
-// Test helper: a canonical listing of a directory tree, one line per path,
-// sorted, with everything that makes two root file systems "the same":
-//   <path> <type> <mode octal> <uid>:<gid> <size> <sha256 of content | link target | rdev> [xattr=value ...]
-// Two trees are identical when their listings are equal. Directory sizes and
-// times are left out (they depend on the file system, not the image).
+// Test helper: a listing of every path under a directory with its type,
+// mode, owner, size, content hash, link target, xattrs and mtime, for
+// comparing trees extracted by different tools.
 #pragma once
 
+#include <map>
 #include <string>
 #include <vector>
 
 namespace berth::testing {
 
-// Lists root recursively (not following symlinks). Paths are relative,
-// starting with "/". xattrs in the "security." and "user." and "trusted."
-// namespaces are included, except trusted.overlay.* (overlay's own).
-std::vector<std::string> ListTree(const std::string& root);
+struct ListOptions {
+  bool mtimes = true;        // include mtimes (seconds.nanoseconds)
+  bool dir_mtimes = true;    // ... of directories too
+};
 
-// The lines present in one listing and not the other, prefixed "-" (only in
-// a) and "+" (only in b); at most `max` lines.
-std::vector<std::string> DiffListings(const std::vector<std::string>& a,
-                                      const std::vector<std::string>& b, size_t max = 50);
+// path (relative, "." for the root) -> "type mode uid:gid size hash-or-target
+// nlink=N [xattrs] mtime". Aborts on I/O errors.
+std::map<std::string, std::string> ListTree(const std::string& root, ListOptions options = {});
+
+// Lines describing where two listings differ ("only in a: PATH DESC",
+// "only in b: ...", "PATH\n  a: ...\n  b: ..."), at most `max`.
+std::vector<std::string> DescribeDifferences(const std::map<std::string, std::string>& a,
+                                             const std::map<std::string, std::string>& b,
+                                             size_t max = 20);
 
 }  // namespace berth::testing

@@ -1,0 +1,77 @@
+#include "snapshotter/apply/apply.h"
+
+#include <fcntl.h>
+
+#include <cerrno>
+
+#include "snapshotter/apply/copy_up.h"
+#include "snapshotter/apply/decompress.h"
+#include "snapshotter/apply/tar_stream.h"
+#include "snapshotter/apply/tree_writer.h"
+#include "snapshotter/apply/whiteouts.h"
+
+namespace berth::snapshotter {
+namespace {
+
+Result<std::vector<UniqueFd>> OpenLowers(const ApplyOptions& options) {
+  std::vector<UniqueFd> lowers;
+  if (options.whiteouts != WhiteoutMode::kOverlay) return lowers;
+  for (const std::string& dir : options.lower_dirs) {
+    BERTH_ASSIGN_OR_RETURN(UniqueFd fd, OpenFile(dir, O_RDONLY | O_DIRECTORY));
+    lowers.push_back(std::move(fd));
+  }
+  return lowers;
+}
+
+// A hardlink entry; in overlay mode a target from a lower layer is copied up.
+Status WriteHardlink(TreeWriter& writer, const std::vector<UniqueFd>& lowers, const Entry& e,
+                     DataReader& data) {
+  Status status = writer.Write(e, data);
+  if (status || status.error().code() != Code::kNotFound) return status;
+  if (!lowers.empty()) {
+    BERTH_ASSIGN_OR_RETURN(bool copied, CopyUpHardlinkTarget(writer, lowers, e));
+    if (copied) return writer.Write(e, data);
+  }
+  // A link to nothing is a malformed (or probing) layer, not a missing object.
+  return InvalidArgument(status.error().message());
+}
+
+}  // namespace
+
+Result<ApplyResult> ApplyLayer(ByteSource& layer, oci::Compression compression,
+                               const std::string& target_dir, const ApplyOptions& options) {
+  BERTH_ASSIGN_OR_RETURN(std::unique_ptr<ByteSource> tar, NewDecompressor(layer, compression));
+  BERTH_ASSIGN_OR_RETURN(std::vector<UniqueFd> lowers, OpenLowers(options));
+  BERTH_ASSIGN_OR_RETURN(
+      TreeWriter writer,
+      TreeWriter::Open(target_dir, /*track_written=*/options.whiteouts == WhiteoutMode::kApply));
+  BERTH_ASSIGN_OR_RETURN(std::unique_ptr<TarStream> stream, TarStream::Open(*tar));
+
+  ApplyResult result{.diff_id = Digest::Of("")};
+  for (;;) {
+    BERTH_ASSIGN_OR_RETURN(std::optional<Entry> entry, stream->Next());
+    if (!entry) break;
+    ++result.entries;
+    BERTH_ASSIGN_OR_RETURN(Whiteout whiteout, ParseWhiteout(*entry));
+    if (whiteout.kind != WhiteoutKind::kNone) {
+      BERTH_RETURN_IF_ERROR(ApplyWhiteout(writer, *entry, whiteout, options.whiteouts));
+    } else if (entry->type == EntryType::kHardlink) {
+      BERTH_RETURN_IF_ERROR(WriteHardlink(writer, lowers, *entry, *stream));
+    } else {
+      BERTH_RETURN_IF_ERROR(writer.Write(*entry, *stream));
+    }
+  }
+  BERTH_RETURN_IF_ERROR(stream->Drain());
+  BERTH_RETURN_IF_ERROR(writer.Finish());
+
+  result.diff_id = stream->diff_id();
+  result.uncompressed_size = stream->size();
+  if (options.expected_diff_id && *options.expected_diff_id != result.diff_id) {
+    return DataLoss("layer diff ID is " + result.diff_id.str() + ", expected " +
+                    options.expected_diff_id->str());
+  }
+  result.implicit_dirs = writer.ImplicitDirs();
+  return result;
+}
+
+}  // namespace berth::snapshotter

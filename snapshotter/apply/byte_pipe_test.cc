@@ -1,0 +1,115 @@
+#include "snapshotter/apply/byte_pipe.h"
+
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <chrono>
+#include <thread>
+
+#include "core/testing/temp_dir.h"
+#include "snapshotter/apply/apply.h"
+#include "snapshotter/apply/testing/layer_builder.h"
+
+namespace berth::snapshotter {
+namespace {
+
+std::string ReadAll(ByteSource& source) {
+  std::string out;
+  for (;;) {
+    auto chunk = source.Read();
+    EXPECT_TRUE(chunk.has_value());
+    if (!chunk || chunk->empty()) return out;
+    out.append(*chunk);
+  }
+}
+
+TEST(BytePipeTest, DeliversBytesInOrderAcrossThreads) {
+  BytePipe pipe(/*max_chunks=*/2, /*max_chunk_size=*/1000);
+  std::string expected;
+  for (int i = 0; i < 5000; ++i) expected += std::to_string(i) + ",";
+  std::thread producer([&] {
+    for (size_t pos = 0; pos < expected.size(); pos += 777) {
+      ASSERT_TRUE(pipe.Write(std::string_view(expected).substr(pos, 777)));
+    }
+    pipe.Close();
+  });
+  EXPECT_EQ(ReadAll(pipe), expected);
+  producer.join();
+  auto again = pipe.Read();  // end of stream stays the end
+  ASSERT_TRUE(again);
+  EXPECT_TRUE(again->empty());
+}
+
+TEST(BytePipeTest, WriteBlocksWhileFull) {
+  BytePipe pipe(/*max_chunks=*/2, /*max_chunk_size=*/4);
+  std::atomic<int> written{0};
+  std::thread producer([&] {
+    for (int i = 0; i < 4; ++i) {
+      ASSERT_TRUE(pipe.Write("abcd"));
+      ++written;
+    }
+    pipe.Close();
+  });
+  std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  EXPECT_EQ(written.load(), 2);  // bounded: the third write waits for a reader
+  EXPECT_EQ(ReadAll(pipe), "abcdabcdabcdabcd");
+  producer.join();
+}
+
+TEST(BytePipeTest, CloseWithErrorAbortsTheReader) {
+  BytePipe pipe;
+  ASSERT_TRUE(pipe.Write("some bytes"));
+  pipe.Close(Unavailable("download cut"));
+  auto chunk = pipe.Read();
+  ASSERT_FALSE(chunk);
+  EXPECT_EQ(chunk.error().code(), Code::kUnavailable);
+  EXPECT_EQ(chunk.error().message(), "download cut");
+}
+
+TEST(BytePipeTest, CloseReadUnblocksAndFailsTheWriter) {
+  BytePipe pipe(/*max_chunks=*/1, /*max_chunk_size=*/1);
+  Status result;
+  std::thread producer([&] { result = pipe.Write("many bytes that do not fit"); });
+  std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  pipe.CloseRead(Error(Code::kInvalidArgument, "apply failed"));
+  producer.join();
+  ASSERT_FALSE(result);
+  EXPECT_EQ(result.error().message(), "apply failed");
+}
+
+TEST(BytePipeTest, WriteAfterCloseFails) {
+  BytePipe pipe;
+  pipe.Close();
+  auto s = pipe.Write("x");
+  ASSERT_FALSE(s);
+  EXPECT_EQ(s.error().code(), Code::kFailedPrecondition);
+}
+
+// Fetch and apply overlap: a producer feeds a gzip layer in small pieces
+// while ApplyLayer consumes it.
+TEST(BytePipeTest, ApplyLayerFromAPipe) {
+  testing::LayerBuilder layer;
+  std::string big(3 << 20, 'x');
+  for (size_t i = 0; i < big.size(); i += 4096) big[i] = static_cast<char>('a' + i % 26);
+  layer.Dir("d").File("d/big", big).File("d/small", "hello");
+  std::string tar = layer.Tar();
+  std::string gz = testing::Gzip(tar);
+  BytePipe pipe(/*max_chunks=*/4, /*max_chunk_size=*/64 << 10);
+  std::thread producer([&] {
+    for (size_t pos = 0; pos < gz.size(); pos += 10000) {
+      if (!pipe.Write(std::string_view(gz).substr(pos, 10000))) return;
+    }
+    pipe.Close();
+  });
+  berth::testing::TempDir dir;
+  auto result = ApplyLayer(pipe, oci::Compression::kGzip, dir.path(), {});
+  producer.join();
+  ASSERT_TRUE(result) << result.error().message();
+  EXPECT_EQ(result->diff_id, Digest::Of(tar));
+  auto data = ReadFile(dir.Join("d/big"), 1 << 30);
+  ASSERT_TRUE(data);
+  EXPECT_EQ(*data, big);
+}
+
+}  // namespace
+}  // namespace berth::snapshotter

@@ -1,0 +1,31 @@
+#include "snapshotter/apply/byte_source.h"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cerrno>
+
+namespace berth::snapshotter {
+
+Result<std::unique_ptr<FileSource>> FileSource::Open(const std::string& path) {
+  BERTH_ASSIGN_OR_RETURN(UniqueFd fd, OpenFile(path, O_RDONLY));
+  // Layers are read once, front to back: let the kernel read ahead further.
+  (void)posix_fadvise(fd.get(), 0, 0, POSIX_FADV_SEQUENTIAL);
+  return std::make_unique<FileSource>(std::move(fd), path);
+}
+
+FileSource::FileSource(UniqueFd fd, std::string name)
+    : fd_(std::move(fd)), name_(std::move(name)), buffer_(kChunkSize, '\0') {}
+
+Result<std::string_view> FileSource::Read() {
+  if (!fd_.valid()) return std::string_view();
+  for (;;) {
+    ssize_t n = ::read(fd_.get(), buffer_.data(), buffer_.size());
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) return ErrnoError("read " + name_, errno);
+    if (n == 0) fd_.Reset();  // end of file: later calls return empty without a syscall
+    return std::string_view(buffer_.data(), static_cast<size_t>(n));
+  }
+}
+
+}  // namespace berth::snapshotter

@@ -1,0 +1,47 @@
+// Pull-based byte streams: where the applier reads a layer's bytes from.
+//
+// A ByteSource is read by one thread. FileSource reads a file; BytePipe
+// (byte_pipe.h) is filled by another thread, so a download and its unpacking
+// overlap.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include "core/file.h"
+#include "core/status.h"
+
+namespace berth::snapshotter {
+
+class ByteSource {
+ public:
+  virtual ~ByteSource() = default;
+
+  // The next chunk of the stream. An empty view means end of stream (and
+  // every later call returns empty again). The view stays valid until the
+  // next call to Read() or the source's destruction.
+  virtual Result<std::string_view> Read() = 0;
+};
+
+// Reads an open file descriptor from its current offset to its end, in
+// chunks of up to kChunkSize bytes.
+class FileSource : public ByteSource {
+ public:
+  static constexpr size_t kChunkSize = 1 << 20;
+
+  // Opens `path` for reading; errors name the path.
+  static Result<std::unique_ptr<FileSource>> Open(const std::string& path);
+
+  // Takes ownership of `fd`; `name` is used in error messages.
+  FileSource(UniqueFd fd, std::string name);
+
+  Result<std::string_view> Read() override;
+
+ private:
+  UniqueFd fd_;
+  std::string name_;
+  std::string buffer_;
+};
+
+}  // namespace berth::snapshotter

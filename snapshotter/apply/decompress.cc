@@ -1,0 +1,149 @@
+#include "snapshotter/apply/decompress.h"
+
+#include <isa-l/igzip_lib.h>
+#include <zstd.h>
+
+#include <string>
+
+namespace berth::snapshotter {
+namespace {
+
+constexpr size_t kOutSize = 1 << 20;
+
+class PassThrough : public ByteSource {
+ public:
+  explicit PassThrough(ByteSource& in) : in_(in) {}
+  Result<std::string_view> Read() override { return in_.Read(); }
+
+ private:
+  ByteSource& in_;
+};
+
+// gzip via ISA-L's igzip, about 4x zlib's speed. Each member is inflated with
+// crc_flag = ISAL_GZIP, so igzip parses the header and checks the trailer.
+class GzipSource : public ByteSource {
+ public:
+  explicit GzipSource(ByteSource& in)
+      : in_(in), state_(std::make_unique<inflate_state>()), out_(kOutSize, '\0') {
+    StartMember();
+  }
+
+  Result<std::string_view> Read() override {
+    for (;;) {
+      if (input_.empty() && !eof_) {
+        BERTH_ASSIGN_OR_RETURN(input_, in_.Read());
+        if (input_.empty()) eof_ = true;
+      }
+      if (member_done_) {
+        if (input_.empty() && eof_) return std::string_view();  // clean end
+        // Another member follows (multi-member gzip); it must be a real one.
+        StartMember();
+      }
+      if (input_.empty() && eof_) {
+        return DataLoss(members_ == 1 && !saw_input_ ? "gzip: empty stream"
+                                                     : "gzip: stream truncated");
+      }
+      saw_input_ = saw_input_ || !input_.empty();
+      state_->next_in = reinterpret_cast<uint8_t*>(const_cast<char*>(input_.data()));
+      state_->avail_in = static_cast<uint32_t>(std::min<size_t>(input_.size(), UINT32_MAX));
+      state_->next_out = reinterpret_cast<uint8_t*>(out_.data());
+      state_->avail_out = static_cast<uint32_t>(out_.size());
+      size_t offered = state_->avail_in;
+      int rc = isal_inflate(state_.get());
+      if (rc < 0) return DataLoss(ErrorText(rc));
+      input_.remove_prefix(offered - state_->avail_in);
+      if (state_->block_state == ISAL_BLOCK_FINISH) member_done_ = true;
+      size_t produced = out_.size() - state_->avail_out;
+      if (produced > 0) return std::string_view(out_.data(), produced);
+      // No output yet (e.g. only a header was consumed): feed more input.
+    }
+  }
+
+ private:
+  void StartMember() {
+    isal_inflate_init(state_.get());
+    state_->crc_flag = ISAL_GZIP;
+    member_done_ = false;
+    ++members_;
+  }
+
+  std::string ErrorText(int rc) const {
+    std::string what;
+    switch (rc) {
+      case ISAL_INVALID_WRAPPER:
+        what = members_ > 1 ? "trailing bytes after the last member are not gzip"
+                            : "not a gzip stream (bad header)";
+        break;
+      case ISAL_INCORRECT_CHECKSUM: what = "CRC mismatch"; break;
+      case ISAL_UNSUPPORTED_METHOD: what = "unsupported compression method"; break;
+      default: what = "corrupt deflate data (igzip error " + std::to_string(rc) + ")";
+    }
+    return "gzip: " + what + " in member " + std::to_string(members_);
+  }
+
+  ByteSource& in_;
+  std::unique_ptr<inflate_state> state_;  // ~100 KiB: on the heap
+  std::string out_;
+  std::string_view input_;
+  bool eof_ = false;
+  bool member_done_ = false;
+  bool saw_input_ = false;
+  int members_ = 0;
+};
+
+class ZstdSource : public ByteSource {
+ public:
+  explicit ZstdSource(ByteSource& in) : in_(in), dctx_(ZSTD_createDCtx()), out_(kOutSize, '\0') {}
+  ~ZstdSource() override { ZSTD_freeDCtx(dctx_); }
+
+  Result<std::string_view> Read() override {
+    if (dctx_ == nullptr) return Internal("zstd: cannot allocate a decompression context");
+    for (;;) {
+      if (input_.pos == input_.size && !eof_) {
+        BERTH_ASSIGN_OR_RETURN(std::string_view chunk, in_.Read());
+        if (chunk.empty()) eof_ = true;
+        input_ = {chunk.data(), chunk.size(), 0};
+      }
+      if (input_.pos == input_.size && eof_ && !output_pending_) {
+        if (!saw_input_) return DataLoss("zstd: empty stream");
+        if (in_frame_) return DataLoss("zstd: stream truncated");
+        return std::string_view();
+      }
+      saw_input_ = true;
+      ZSTD_outBuffer out = {out_.data(), out_.size(), 0};
+      size_t rc = ZSTD_decompressStream(dctx_, &out, &input_);
+      if (ZSTD_isError(rc)) return DataLoss(std::string("zstd: ") + ZSTD_getErrorName(rc));
+      // rc == 0: a frame is complete and flushed. Otherwise more input is
+      // needed, or (out full) more output is pending inside the context.
+      in_frame_ = rc != 0;
+      output_pending_ = out.pos == out.size;
+      if (out.pos > 0) return std::string_view(out_.data(), out.pos);
+    }
+  }
+
+ private:
+  ByteSource& in_;
+  ZSTD_DCtx* dctx_;
+  std::string out_;
+  ZSTD_inBuffer input_ = {nullptr, 0, 0};
+  bool eof_ = false;
+  bool saw_input_ = false;
+  bool in_frame_ = false;
+  bool output_pending_ = false;
+};
+
+}  // namespace
+
+Result<std::unique_ptr<ByteSource>> NewDecompressor(ByteSource& compressed,
+                                                    oci::Compression compression) {
+  switch (compression) {
+    case oci::Compression::kNone: return std::make_unique<PassThrough>(compressed);
+    case oci::Compression::kGzip: return std::make_unique<GzipSource>(compressed);
+    case oci::Compression::kZstd: return std::make_unique<ZstdSource>(compressed);
+    case oci::Compression::kUnknown: break;
+  }
+  return InvalidArgument("layer compression " + std::string(oci::CompressionName(compression)) +
+                         " is not supported (gzip, zstd or none)");
+}
+
+}  // namespace berth::snapshotter
