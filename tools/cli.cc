@@ -1,5 +1,8 @@
 #include "tools/cli.h"
 
+#include "snapshotter/overlay/overlay.h"
+#include "snapshotter/snapshotters.h"
+
 #include <unistd.h>
 
 #include <cstdio>
@@ -21,6 +24,17 @@ Result<std::unique_ptr<store::Store>> OpenStore(const GlobalOptions& global) {
     root = env && *env ? env : DefaultRoot();
   }
   return store::Store::Open({.root = root});
+}
+
+Result<OpenedSnapshotter> OpenSnapshotter(store::Store& store, const std::string& name) {
+  std::string chosen = name;
+  if (chosen == "auto") chosen = snapshotter::OverlaySupported(store.root()) ? "overlayfs" : "native";
+  BERTH_ASSIGN_OR_RETURN(auto snapshots,
+                         snapshotter::NewByName(chosen, {.meta = &store.meta(), .root = store.root()}));
+  bool overlay = chosen == "overlayfs" || chosen == "overlay";
+  return OpenedSnapshotter{std::move(snapshots),
+                           overlay ? snapshotter::WhiteoutMode::kOverlay : snapshotter::WhiteoutMode::kApply,
+                           overlay ? "overlayfs" : "native"};
 }
 
 std::string HumanSize(int64_t bytes) {

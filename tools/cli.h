@@ -10,6 +10,8 @@
 
 #include "core/status.h"
 #include "image/remote.h"
+#include "snapshotter/apply/apply.h"
+#include "snapshotter/snapshotter.h"
 #include "store/store.h"
 
 namespace berth::cli {
@@ -40,6 +42,16 @@ struct RemoteArgs {
   image::RemoteOptions ToOptions() const;
 };
 
+// A snapshotter on the store: "auto" (overlay where the kernel can mount it
+// here, else native), "overlayfs" or "native"; with the whiteout mode its
+// layers are unpacked in.
+struct OpenedSnapshotter {
+  snapshotter::SnapshotterPtr snapshots;
+  snapshotter::WhiteoutMode mode;
+  std::string name;
+};
+Result<OpenedSnapshotter> OpenSnapshotter(store::Store& store, const std::string& name);
+
 // A subcommand's body. Its status decides the exit code; an error is printed
 // as one line "berth: <message>" on stderr.
 using Action = std::function<Status()>;
@@ -49,6 +61,7 @@ using Action = std::function<Status()>;
 void AddContentCommands(CLI::App& app, const GlobalOptions& global, Action* action);
 void AddGcCommands(CLI::App& app, const GlobalOptions& global, Action* action);
 void AddImageCommands(CLI::App& app, const GlobalOptions& global, Action* action);
+void AddSnapshotCommands(CLI::App& app, const GlobalOptions& global, Action* action);
 
 // "1.5 MiB" style size.
 std::string HumanSize(int64_t bytes);

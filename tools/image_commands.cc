@@ -5,6 +5,8 @@
 
 #include "image/puller.h"
 #include "image/pusher.h"
+#include "image/unpacker.h"
+#include "oci/manifest.h"
 #include "image/remote.h"
 #include "oci/document.h"
 #include "oci/platform.h"
@@ -21,6 +23,7 @@ struct PullArgs {
   std::string progress = "auto";
   bool quiet = false;
   bool no_unpack = false;
+  std::string snapshotter = "auto";
   bool all_platforms = false;
   int max_concurrent_downloads = 3;
   RemoteArgs remote;
@@ -40,25 +43,73 @@ Status Pull(const GlobalOptions& global, const PullArgs& args) {
   BERTH_ASSIGN_OR_RETURN(auto store, OpenStore(global));
 
   PullProgress progress(mode);
-  image::Puller puller(store.get(), {.platform = platform,
-                                     .max_concurrent_downloads = args.max_concurrent_downloads,
-                                     .all_platforms = args.all_platforms,
-                                     .on_event = [&](const image::PullEvent& e) { progress.OnEvent(e); }});
+  std::optional<OpenedSnapshotter> snapshots;
+  std::unique_ptr<image::Unpacker> unpacker;
+  if (!args.no_unpack) {
+    BERTH_ASSIGN_OR_RETURN(snapshots, OpenSnapshotter(*store, args.snapshotter));
+    unpacker = std::make_unique<image::Unpacker>(
+        store.get(), snapshots->snapshots.get(),
+        image::UnpackOptions{.mode = snapshots->mode, .on_event = [&](const image::UnpackEvent& e) {
+                               progress.OnUnpack(e);
+                             }});
+  }
+  bool unpack_started = false;
+  image::Puller puller(
+      store.get(),
+      {.platform = platform,
+       .max_concurrent_downloads = args.max_concurrent_downloads,
+       .all_platforms = args.all_platforms,
+       .on_event =
+           [&](const image::PullEvent& e) {
+             progress.OnEvent(e);
+             using K = image::PullEvent::Kind;
+             if (unpacker && (e.kind == K::kDone || e.kind == K::kExists)) unpacker->BlobReady(e.blob.digest);
+           },
+       // Layers are unpacked while the rest downloads (the platform's
+       // manifest only: with --all-platforms, the first one announced).
+       .on_manifest =
+           [&](const oci::Manifest& m) {
+             if (!unpacker || unpack_started) return;
+             if (args.all_platforms) return;  // unpacked after the pull, for the chosen platform
+             unpack_started = true;
+             unpacker->Begin(m);
+           }});
   auto start = std::chrono::steady_clock::now();
   auto result = puller.Pull(remote->repository(), ref.ManifestReference(), ref.String());
-  progress.Finish();
-  if (!result) return std::unexpected(result.error());
+  if (!result) {
+    if (unpacker && unpack_started) unpacker->Cancel(result.error());
+    progress.Finish();
+    return std::unexpected(result.error());
+  }
+  std::string unpacked;
+  if (unpacker) {
+    Result<image::UnpackResult> u = FailedPrecondition("not started");
+    if (unpack_started) {
+      u = unpacker->Finish();
+    } else {
+      BERTH_ASSIGN_OR_RETURN(std::string bytes,
+                             store->content().ReadBlob(result->manifest.digest, oci::kMaxManifestSize));
+      BERTH_ASSIGN_OR_RETURN(oci::Manifest m, oci::ParseManifest(bytes));
+      u = unpacker->Unpack(m);
+    }
+    progress.Finish();
+    if (!u) return std::unexpected(u.error().WithContext(result->name + ": unpack"));
+    unpacked = ", unpacked " + std::to_string(u->layers_applied) + " layers (" +
+               std::to_string(u->layers_reused) + " shared) into " + snapshots->name;
+  } else {
+    progress.Finish();
+  }
   double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   if (mode == ProgressMode::kQuiet) {
     std::printf("%s\n", result->root.digest.str().c_str());
     return OkStatus();
   }
-  std::printf("%s: %s (manifest %s for %s): fetched %s in %d blobs, reused %s in %d, %.2f s\n",
+  std::printf("%s: %s (manifest %s for %s): fetched %s in %d blobs, reused %s in %d%s, %.2f s\n",
               result->name.c_str(), result->root.digest.str().c_str(),
               std::string(result->manifest.digest.hex().substr(0, 12)).c_str(),
               platform.ToString().c_str(), HumanSize(result->bytes_fetched).c_str(),
               result->blobs_fetched, HumanSize(result->bytes_reused).c_str(), result->blobs_reused,
-              secs);
+              unpacked.c_str(), secs);
   return OkStatus();
 }
 
@@ -171,8 +222,8 @@ void AddImageCommands(CLI::App& app, const GlobalOptions& global, Action* action
                  "Fetch every manifest of an index (to push all of it elsewhere)");
   pull->add_option("--progress", pull_args->progress, "auto, tty, plain or quiet");
   pull->add_flag("-q,--quiet", pull_args->quiet, "Print only the image digest");
-  pull->add_flag("--no-unpack", pull_args->no_unpack,
-                 "Only fetch (unpacking into snapshots is not built yet, so this is the default)");
+  pull->add_flag("--no-unpack", pull_args->no_unpack, "Only fetch; do not unpack into snapshots");
+  pull->add_option("--snapshotter", pull_args->snapshotter, "auto, overlayfs or native");
   pull_args->remote.AddTo(pull);
   pull->callback([&global, pull_args, action] {
     *action = [&global, pull_args] { return Pull(global, *pull_args); };

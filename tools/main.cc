@@ -15,6 +15,7 @@ int main(int argc, char** argv) {
   Action action;
   AddContentCommands(app, global, &action);
   AddImageCommands(app, global, &action);
+  AddSnapshotCommands(app, global, &action);
   AddGcCommands(app, global, &action);
 
   try {

@@ -47,6 +47,27 @@ void PullProgress::OnEvent(const image::PullEvent& e) {
   Redraw(changed);
 }
 
+void PullProgress::OnUnpack(const image::UnpackEvent& e) {
+  if (mode_ == ProgressMode::kQuiet) return;
+  std::lock_guard<std::mutex> l(mu_);
+  auto it = index_.find(e.layer.digest.str());
+  if (it == index_.end()) return;
+  Row& row = rows_[it->second];
+  using K = image::UnpackEvent::Kind;
+  row.state = e.kind == K::kApplying ? "unpacking" : e.kind == K::kReused ? "unpacked (shared)" : "unpacked";
+  if (mode_ == ProgressMode::kPlain) {
+    std::string line = Line(row);
+    if (e.kind == K::kApplied) {
+      char secs[32];
+      std::snprintf(secs, sizeof secs, " in %.2f s", e.seconds);
+      line += secs;
+    }
+    std::fprintf(out_, "%s\n", line.c_str());
+    return;
+  }
+  Redraw(true);
+}
+
 std::string PullProgress::Line(const Row& row) const {
   std::string line = row.id + " " + row.kind + " " + row.state;
   if (row.state == "fetching") {

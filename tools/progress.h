@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "image/puller.h"
+#include "image/unpacker.h"
 
 namespace berth::cli {
 
@@ -23,6 +24,7 @@ class PullProgress {
  public:
   explicit PullProgress(ProgressMode mode, std::FILE* out = stderr) : mode_(mode), out_(out) {}
   void OnEvent(const image::PullEvent& event);
+  void OnUnpack(const image::UnpackEvent& event);
   // Draws the final state (tty mode).
   void Finish();
 

@@ -240,6 +240,7 @@ Result<oci::Descriptor> Puller::PullTree(PullRun& run, registry::RepositoryClien
     // they are not fetched.
     if (!oci::IsNonDistributable(layer.media_type)) blobs.push_back(layer);
   }
+  if (options_.on_manifest) options_.on_manifest(parsed);
   BERTH_RETURN_IF_ERROR(run.FetchAll(blobs));
   if (oci::IsImageConfig(parsed.config.media_type)) {
     BERTH_ASSIGN_OR_RETURN(std::string bytes,

@@ -14,6 +14,7 @@
 
 #include "core/status.h"
 #include "oci/descriptor.h"
+#include "oci/manifest.h"
 #include "oci/platform.h"
 #include "registry/client/repository.h"
 #include "store/store.h"
@@ -42,6 +43,10 @@ struct PullOptions {
   bool all_platforms = false;
   // Called from worker threads, serialised by the puller.
   std::function<void(const PullEvent&)> on_event;
+  // Called with each image manifest before its blobs are fetched (once, or
+  // once per platform with all_platforms), so an unpacker can start while
+  // the layers arrive.
+  std::function<void(const oci::Manifest&)> on_manifest;
 };
 
 struct PullResult {
