@@ -1,0 +1,154 @@
+// Unpacking the sample image (testdata/oci/layout) from the store into both
+// snapshotters: chain-ID snapshots shared between images, identical trees
+// from overlay and native, and nothing committed when a layer is bad.
+#include "image/unpacker.h"
+
+#include <gtest/gtest.h>
+
+#include "core/file.h"
+#include "core/testing/temp_dir.h"
+#include "core/testing/tree_listing.h"
+#include "oci/chain_id.h"
+#include "oci/config.h"
+#include "oci/index.h"
+#include "snapshotter/mount.h"
+#include "snapshotter/native/native.h"
+#include "snapshotter/overlay/overlay.h"
+
+namespace berth::image {
+namespace {
+
+const std::string kBlobs = std::string(BERTH_TESTDATA_OCI) + "/layout/blobs/sha256/";
+
+class UnpackTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    auto s = store::Store::Open({.root = dir_.Join("store")});
+    ASSERT_TRUE(s) << s.error().message();
+    store_ = std::move(*s);
+    // Every blob of the sample layout, verified by name on the way in.
+    auto names = ListDirectory(kBlobs);
+    ASSERT_TRUE(names);
+    for (const auto& hex : *names) Ingest(*ReadFile(kBlobs + hex, 64 << 20));
+    auto index = oci::ParseIndex(*store_->content().ReadBlob(*Digest::Parse("sha256:0254c24daa285e3e9458ca38611c7e51414732a20f57bd5733899b71122cf88d"), 1 << 20));
+    ASSERT_TRUE(index);
+    for (const auto& m : index->manifests) {
+      if (m.platform && m.platform->architecture == "amd64") {
+        manifest_ = *oci::ParseManifest(*store_->content().ReadBlob(m.digest, 1 << 20));
+      }
+    }
+    ASSERT_FALSE(manifest_.layers.empty());
+  }
+
+  Digest Ingest(const std::string& data) {
+    auto w = store_->content().OpenWriter({.ref = "test/" + Digest::Of(data).str()});
+    if (!w) return Digest::Of(data);  // already there
+    EXPECT_TRUE((*w)->Write(data));
+    auto d = (*w)->Commit(-1, Digest::Of(data));
+    EXPECT_TRUE(d) << d.error().message();
+    return Digest::Of(data);
+  }
+
+  snapshotter::SnapshotterPtr Open(bool overlay) {
+    snapshotter::Options o{.meta = &store_->meta(), .root = store_->root()};
+    auto s = overlay ? snapshotter::NewOverlay(o) : snapshotter::NewNative(o);
+    EXPECT_TRUE(s) << s.error().message();
+    return std::move(*s);
+  }
+
+  // Mounts a view of `chain` and lists it.
+  std::map<std::string, std::string> ListChain(snapshotter::Snapshotter& s, const std::string& chain) {
+    std::string key = "view-" + chain;
+    auto mounts = s.View(key, chain, {});
+    EXPECT_TRUE(mounts) << mounts.error().message();
+    std::string target = dir_.Join("mnt-" + std::to_string(mounts_++));
+    EXPECT_TRUE(MakeDirs(target));
+    EXPECT_TRUE(snapshotter::MountAll(*mounts, target));
+    auto listing = berth::testing::ListTree(target, {.mtimes = true, .dir_mtimes = false});
+    EXPECT_TRUE(snapshotter::Unmount(target));
+    EXPECT_TRUE(s.Remove(key));
+    return listing;
+  }
+
+  berth::testing::TempDir dir_;
+  std::unique_ptr<store::Store> store_;
+  oci::Manifest manifest_;
+  int mounts_ = 0;
+};
+
+TEST_F(UnpackTest, OverlayAndNativeGiveTheSameTreeNamedByChainIds) {
+  auto overlay = Open(true);
+  auto native = Open(false);
+  Unpacker a(store_.get(), overlay.get(), {.mode = snapshotter::WhiteoutMode::kOverlay});
+  Unpacker b(store_.get(), native.get(), {.mode = snapshotter::WhiteoutMode::kApply});
+  auto ra = a.Unpack(manifest_);
+  ASSERT_TRUE(ra) << ra.error().message();
+  auto rb = b.Unpack(manifest_);
+  ASSERT_TRUE(rb) << rb.error().message();
+
+  auto config = oci::ParseImageConfig(*store_->content().ReadBlob(manifest_.config.digest, 1 << 20));
+  EXPECT_EQ(ra->chain_id, oci::ChainIds(config->rootfs.diff_ids).back().str());
+  EXPECT_EQ(ra->layers_applied, static_cast<int>(manifest_.layers.size()));
+
+  auto ta = ListChain(*overlay, ra->chain_id);
+  auto tb = ListChain(*native, rb->chain_id);
+  EXPECT_GT(ta.size(), 3u);
+  EXPECT_EQ(ta, tb) << ::testing::PrintToString(berth::testing::DescribeDifferences(ta, tb));
+
+  // Unpacking again (another image with the same layers) applies nothing.
+  auto again = a.Unpack(manifest_);
+  ASSERT_TRUE(again);
+  EXPECT_EQ(again->layers_applied, 0);
+  EXPECT_EQ(again->layers_reused, static_cast<int>(manifest_.layers.size()));
+}
+
+TEST_F(UnpackTest, DiffIdMismatchCommitsNothing) {
+  // A config that lies about the last layer's uncompressed digest.
+  auto config = oci::ParseImageConfig(*store_->content().ReadBlob(manifest_.config.digest, 1 << 20));
+  std::string json = *store_->content().ReadBlob(manifest_.config.digest, 1 << 20);
+  std::string real = config->rootfs.diff_ids.back().str();
+  std::string fake = Digest::Of("not the layer").str();
+  json.replace(json.find(real), real.size(), fake);
+  oci::Manifest bad = manifest_;
+  bad.config.digest = Ingest(json);
+  bad.config.size = static_cast<int64_t>(json.size());
+
+  auto overlay = Open(true);
+  Unpacker u(store_.get(), overlay.get(), {.mode = snapshotter::WhiteoutMode::kOverlay});
+  auto r = u.Unpack(bad);
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().code(), Code::kDataLoss) << r.error().message();
+  EXPECT_NE(r.error().message().find(bad.layers.back().digest.str()), std::string::npos);
+  // The good lower layers are committed; the bad one left no snapshot at all.
+  int committed = 0, other = 0;
+  ASSERT_TRUE(overlay->Walk([&](const snapshotter::Info& i) {
+    (i.kind == snapshotter::Kind::kCommitted ? committed : other)++;
+    return true;
+  }));
+  EXPECT_EQ(committed, static_cast<int>(bad.layers.size()) - 1);
+  EXPECT_EQ(other, 0);
+}
+
+TEST_F(UnpackTest, BackgroundUnpackWaitsForBlobsAndStopsWhenCancelled) {
+  auto overlay = Open(true);
+  Unpacker u(store_.get(), overlay.get(), {.mode = snapshotter::WhiteoutMode::kOverlay});
+  u.Begin(manifest_);
+  u.BlobReady(manifest_.config.digest);
+  u.BlobReady(manifest_.layers[0].digest);
+  u.Cancel(Error(Code::kUnavailable, "pull failed"));
+  auto r = u.Finish();
+  if (manifest_.layers.size() > 1) {
+    ASSERT_FALSE(r);
+    EXPECT_EQ(r.error().message(), "pull failed");
+  }
+  Unpacker v(store_.get(), overlay.get(), {.mode = snapshotter::WhiteoutMode::kOverlay});
+  v.Begin(manifest_);
+  v.BlobReady(manifest_.config.digest);
+  for (const auto& l : manifest_.layers) v.BlobReady(l.digest);
+  auto ok = v.Finish();
+  ASSERT_TRUE(ok) << ok.error().message();
+  EXPECT_FALSE(ok->chain_id.empty());
+}
+
+}  // namespace
+}  // namespace berth::image
