@@ -24,7 +24,10 @@ cat "$src" > /dev/null  # warm the page cache: every tool reads from memory
 # time_it CMD...: wall seconds of CMD, on a fresh file system mounted at $fs.
 time_it() {
   ./benchmarks/lib/freshfs.sh mount "$fs" 4G
+  # Let the previous run's image deletion and write-back settle first: the
+  # tool that runs right after a big delete is slowed by it, not by itself.
   sync
+  sleep 3
   local t0 t1
   t0=$(date +%s.%N)
   "$@" > /dev/null
@@ -35,10 +38,17 @@ time_it() {
 median() { sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 
 declare -A runs
+run_tool() {
+  case $1 in
+    openssl) time_it openssl dgst -sha256 "$src" ;;
+    cp) time_it sh -c "cp '$src' '$fs/copy' && sync '$fs/copy'" ;;
+    berth) time_it "$berth" --root "$fs/root" content ingest "$src" ;;
+  esac
+}
+orders=("openssl cp berth" "berth openssl cp" "cp berth openssl")
 for i in $(seq "$N"); do
-  runs[openssl]+="$(time_it openssl dgst -sha256 "$src") "
-  runs[cp]+="$(time_it sh -c "cp '$src' '$fs/copy' && sync '$fs/copy'") "
-  runs[berth]+="$(time_it "$berth" --root "$fs/root" content ingest "$src") "
+  # Rotate the order so no tool always follows the same one.
+  for t in ${orders[$(( (i - 1) % 3 ))]}; do runs[$t]+="$(run_tool "$t") "; done
 done
 
 printf '%-34s %s\n' "tool (1 GiB, median of $N)" "seconds"
