@@ -152,6 +152,12 @@ class Manager {
   // In-progress ingests whose ref starts with prefix.
   virtual Result<std::vector<IngestStatus>> ListIngests(std::string_view prefix) = 0;
   virtual Result<IngestStatus> IngestStatusOf(const std::string& ref) = 0;
+  // Reads the bytes an in-progress ingest has written so far — for
+  // consumers that follow a download (unpacking a layer while it arrives).
+  // The reader's size() is 0: read until ReadAt returns fewer bytes. The
+  // bytes are not verified until the ingest commits. The reader stays valid
+  // after the commit (it then reads the committed blob).
+  virtual Result<std::unique_ptr<Reader>> IngestReader(const std::string& ref) = 0;
   // Discards an ingest; unavailable if a Writer currently holds it.
   virtual Status AbortIngest(const std::string& ref) = 0;
 };

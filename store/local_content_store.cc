@@ -151,6 +151,13 @@ Result<IngestStatus> LocalContentStore::IngestStatusOf(const std::string& ref) {
   return StatusOf(ref, *record);
 }
 
+Result<std::unique_ptr<Reader>> LocalContentStore::IngestReader(const std::string& ref) {
+  BERTH_ASSIGN_OR_RETURN(auto record, LoadIngest(ref));
+  if (!record) return NotFound("ingest \"" + ref + "\": not found");
+  BERTH_ASSIGN_OR_RETURN(UniqueFd fd, OpenFile(ctx_->layout.IngestData(record->id), O_RDONLY));
+  return std::unique_ptr<Reader>(new FileReader(std::move(fd), 0, "ingest \"" + ref + "\""));
+}
+
 Status LocalContentStore::RemoveIngest(const std::string& ref, const IngestRecord& record) {
   MetaDb::Batch batch;
   batch.Delete(Table::kIngests, ref);

@@ -28,6 +28,7 @@ class LocalContentStore final : public ContentStore {
   Status Delete(const Digest& digest) override;
   Result<std::vector<IngestStatus>> ListIngests(std::string_view prefix) override;
   Result<IngestStatus> IngestStatusOf(const std::string& ref) override;
+  Result<std::unique_ptr<Reader>> IngestReader(const std::string& ref) override;
   Status AbortIngest(const std::string& ref) override;
 
   // Removes an ingest's record and directory. REQUIRES: the caller holds the ref.

@@ -63,7 +63,9 @@ Status Pull(const GlobalOptions& global, const PullArgs& args) {
            [&](const image::PullEvent& e) {
              progress.OnEvent(e);
              using K = image::PullEvent::Kind;
-             if (unpacker && (e.kind == K::kDone || e.kind == K::kExists)) unpacker->BlobReady(e.blob.digest);
+             if (!unpacker) return;
+             if (e.kind == K::kDone || e.kind == K::kExists) unpacker->BlobReady(e.blob.digest);
+             if (e.kind == K::kFetching) unpacker->BlobProgress(e.blob.digest, e.offset);
            },
        // Layers are unpacked while the rest downloads (the platform's
        // manifest only: with --all-platforms, the first one announced).

@@ -47,6 +47,8 @@ struct LeaseGuard {
 
 }  // namespace
 
+std::string PullIngestRef(const Digest& digest) { return "pull/" + digest.str(); }
+
 class PullRun {
  public:
   PullRun(store::Store* store, const PullOptions& options, registry::RepositoryClient* repo,
@@ -57,7 +59,7 @@ class PullRun {
   Status StoreDocument(const registry::FetchedManifest& doc) {
     const oci::Descriptor& d = doc.descriptor;
     auto writer = store_->content().OpenWriter(
-        {.ref = "pull/" + d.digest.str(), .expected_size = d.size, .expected = d.digest, .lease = lease_});
+        {.ref = PullIngestRef(d.digest), .expected_size = d.size, .expected = d.digest, .lease = lease_});
     if (!writer && writer.error().code() == Code::kAlreadyExists) return Hold(d, /*count=*/false);
     if (!writer) return std::unexpected(writer.error());
     if ((*writer)->offset() != 0) {
@@ -133,7 +135,7 @@ class PullRun {
         return OkStatus();
       }
       auto writer = store_->content().OpenWriter(
-          {.ref = "pull/" + d.digest.str(), .expected_size = d.size, .expected = d.digest, .lease = lease_});
+          {.ref = PullIngestRef(d.digest), .expected_size = d.size, .expected = d.digest, .lease = lease_});
       if (writer) return Download(d, **writer);
       if (writer.error().code() == Code::kAlreadyExists) continue;  // committed meanwhile
       if (writer.error().code() != Code::kUnavailable) return std::unexpected(writer.error());

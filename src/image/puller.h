@@ -59,6 +59,10 @@ struct PullResult {
   int blobs_reused = 0;
 };
 
+// The ingest ref the puller writes a blob under: "pull/<digest>". An
+// unpacker can follow the download through ContentStore::IngestReader.
+std::string PullIngestRef(const Digest& digest);
+
 class PullRun;
 
 class Puller {

@@ -13,6 +13,7 @@
 #include "oci/config.h"
 #include "oci/document.h"
 #include "oci/media_types.h"
+#include "image/puller.h"
 
 namespace berth::image {
 namespace {
@@ -125,6 +126,12 @@ void Unpacker::Begin(const oci::Manifest& manifest) {
   });
 }
 
+void Unpacker::BlobProgress(const Digest& digest, int64_t) {
+  std::lock_guard<std::mutex> l(mu_);
+  fetching_.insert(digest.str());
+  cv_.notify_all();
+}
+
 void Unpacker::BlobReady(const Digest& digest) {
   std::lock_guard<std::mutex> l(mu_);
   ready_.insert(digest.str());
@@ -152,6 +159,52 @@ Status Unpacker::WaitFor(const Digest& digest) {
   return OkStatus();
 }
 
+Result<bool> Unpacker::WaitForStart(const Digest& digest) {
+  std::unique_lock<std::mutex> l(mu_);
+  if (!waiting_on_pull_) return false;
+  cv_.wait(l, [&] { return cancelled_ || ready_.count(digest.str()) || fetching_.count(digest.str()); });
+  if (ready_.count(digest.str())) return false;
+  if (cancelled_) return std::unexpected(*cancelled_);
+  return true;
+}
+
+// Reads a blob's ingest file while the download writes it: when it has read
+// everything written so far it waits for more, until the blob is committed
+// and fully read. Bytes are verified twice over: the download's digest at
+// commit (the snapshot is only committed after it) and the diff ID here.
+class Unpacker::FollowSource final : public snapshotter::ByteSource {
+ public:
+  FollowSource(Unpacker* unpacker, std::unique_ptr<store::Reader> reader, Digest digest, int64_t size)
+      : unpacker_(unpacker), reader_(std::move(reader)), digest_(std::move(digest)), size_(size),
+        buf_(1 << 20, '\0') {}
+
+  Result<std::string_view> Read() override {
+    for (;;) {
+      BERTH_ASSIGN_OR_RETURN(size_t n, reader_->ReadAt(buf_.data(), buf_.size(), offset_));
+      if (n > 0) {
+        offset_ += static_cast<int64_t>(n);
+        return std::string_view(buf_.data(), n);
+      }
+      std::unique_lock<std::mutex> l(unpacker_->mu_);
+      bool ready = unpacker_->ready_.count(digest_.str()) != 0;
+      if (ready && offset_ >= size_) return std::string_view();
+      if (unpacker_->cancelled_) return std::unexpected(*unpacker_->cancelled_);
+      if (ready) continue;  // committed while we read: the rest is in the file
+      // More bytes come with the next progress report; the time-out only
+      // guards against a report that was missed.
+      unpacker_->cv_.wait_for(l, std::chrono::milliseconds(20));
+    }
+  }
+
+ private:
+  Unpacker* unpacker_;
+  std::unique_ptr<store::Reader> reader_;
+  Digest digest_;
+  int64_t size_;
+  int64_t offset_ = 0;
+  std::string buf_;
+};
+
 Result<UnpackResult> Unpacker::Run(const oci::Manifest& manifest) {
   BERTH_RETURN_IF_ERROR(WaitFor(manifest.config.digest));
   BERTH_ASSIGN_OR_RETURN(oci::ImageConfig config, ReadConfig(store_->content(), manifest));
@@ -169,7 +222,6 @@ Result<UnpackResult> Unpacker::Run(const oci::Manifest& manifest) {
         return FailedPrecondition("layer " + layer.digest.str() +
                                   " is non-distributable and not in the store: cannot unpack");
       }
-      BERTH_RETURN_IF_ERROR(WaitFor(layer.digest));
       BERTH_RETURN_IF_ERROR(ApplyOne(layer, config.rootfs.diff_ids[i], name, parent));
       ++result.layers_applied;
     }
@@ -195,16 +247,34 @@ Status Unpacker::ApplyOne(const oci::Descriptor& layer, const Digest& diff_id,
   std::string target = m.type == "overlay" ? MountOption(m, "upperdir") : m.source;
   std::vector<std::string> lowers = Split(MountOption(m, "lowerdir"), ':');
 
-  auto compression = oci::LayerCompression(layer.media_type);
-  auto reader = store_->content().ReaderAt(layer.digest);
-  if (!reader) return discard(reader.error());
-  int fd = ::dup((*reader)->fd());
-  if (fd < 0) return discard(ErrnoError("dup", errno).error());
-  snapshotter::FileSource source(UniqueFd(fd), what);
+  // The layer's bytes: from the store, or — while it is still downloading —
+  // from its ingest file as it grows (one pass over the bytes).
+  auto downloading = WaitForStart(layer.digest);
+  if (!downloading) return discard(downloading.error());
+  std::unique_ptr<snapshotter::ByteSource> source;
+  if (*downloading) {
+    auto reader = store_->content().IngestReader(PullIngestRef(layer.digest));
+    if (reader) {
+      source = std::make_unique<FollowSource>(this, std::move(*reader), layer.digest, layer.size);
+    } else if (reader.error().code() != Code::kNotFound) {
+      return discard(reader.error());
+    }
+    // Not found: committed meanwhile; read it from the store below.
+  }
+  if (!source) {
+    if (auto s = WaitFor(layer.digest); !s) return discard(s.error());
+    auto reader = store_->content().ReaderAt(layer.digest);
+    if (!reader) return discard(reader.error());
+    int fd = ::dup((*reader)->fd());
+    if (fd < 0) return discard(ErrnoError("dup", errno).error());
+    source = std::make_unique<snapshotter::FileSource>(UniqueFd(fd), what);
+  }
   auto applied = snapshotter::ApplyLayer(
-      source, compression, target,
+      *source, oci::LayerCompression(layer.media_type), target,
       {.whiteouts = options_.mode, .lower_dirs = lowers, .expected_diff_id = diff_id});
   if (!applied) return discard(applied.error());
+  // Commit only what the download verified.
+  if (auto s = WaitFor(layer.digest); !s) return discard(s.error());
   if (options_.mode == snapshotter::WhiteoutMode::kOverlay) {
     for (const std::string& dir : applied->implicit_dirs) {
       if (auto s = InheritFromLowers(target, dir, lowers); !s) return discard(s.error());

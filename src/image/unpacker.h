@@ -62,7 +62,10 @@ class Unpacker {
   // Starts unpacking `manifest` in the background; its config and layers
   // may still be arriving (announce each with BlobReady). Once per Unpacker.
   void Begin(const oci::Manifest& manifest);
-  // Tells the worker that a blob is committed in the store.
+  // Tells the worker that a blob's download has written `offset` bytes to
+  // its ingest (PullIngestRef): a layer can be applied while it arrives.
+  void BlobProgress(const Digest& digest, int64_t offset);
+  // Tells the worker that a blob is committed (verified) in the store.
   void BlobReady(const Digest& digest);
   // Stops the worker early (the pull failed): Finish() then reports that.
   void Cancel(const Error& why);
@@ -73,6 +76,11 @@ class Unpacker {
   Result<UnpackResult> Run(const oci::Manifest& manifest);
   // Blocks until the blob is ready (or cancelled).
   Status WaitFor(const Digest& digest);
+  // Blocks until the blob is ready or its download has started; true if it
+  // is still downloading.
+  Result<bool> WaitForStart(const Digest& digest);
+  // A source that follows a downloading blob until it is committed.
+  class FollowSource;
   Status ApplyOne(const oci::Descriptor& layer, const Digest& diff_id, const std::string& name,
                   const std::string& parent);
   void Emit(const UnpackEvent& e);
@@ -83,7 +91,8 @@ class Unpacker {
 
   std::mutex mu_;
   std::condition_variable cv_;
-  std::set<std::string> ready_;  // digests known to be in the store
+  std::set<std::string> ready_;     // digests known to be in the store
+  std::set<std::string> fetching_;  // digests whose download has started
   bool waiting_on_pull_ = false;
   std::optional<Error> cancelled_;
   std::thread worker_;
