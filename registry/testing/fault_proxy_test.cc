@@ -3,6 +3,7 @@
 // requests as it says. Spoken to with a bare httplib client so that nothing
 // between the test and the proxy retries or interprets.
 #include "registry/testing/fault_proxy.h"
+#include "registry/testing/proxied_registry_test_base.h"
 
 #include <gtest/gtest.h>
 #include <httplib.h>
@@ -39,25 +40,11 @@ struct Received {
   std::string body;
 };
 
-class FaultProxyTest : public ::testing::Test {
+class FaultProxyTest : public ProxiedRegistryTest {
  protected:
-  static void SetUpTestSuite() {
-    if (!PeerRegistry::Installed()) return;
-    auto reg = PeerRegistry::Start();
-    ASSERT_TRUE(reg) << reg.error().message();
-    registry_ = std::move(*reg);
-    ASSERT_TRUE(registry_->Seed("oci:" + kLayout + ":1.0", "bench/app:1.0", {"--all"}));
-  }
-  static void TearDownTestSuite() { registry_.reset(); }
-
   void SetUp() override {
-    if (!PeerRegistry::Installed()) {
-      GTEST_SKIP() << "docker-registry is not installed; run scripts/install-peers.sh";
-    }
-    ASSERT_TRUE(registry_);
-    auto proxy = FaultProxy::Start(registry_->host());
-    ASSERT_TRUE(proxy) << proxy.error().message();
-    proxy_ = std::move(*proxy);
+    ProxiedRegistryTest::SetUp();
+    if (IsSkipped() || HasFatalFailure()) return;
     blob_ = LayoutBlob(kLayer);
     ASSERT_EQ(blob_.size(), 212u);
   }
@@ -82,12 +69,9 @@ class FaultProxyTest : public ::testing::Test {
     return out;
   }
 
-  static std::unique_ptr<PeerRegistry> registry_;
-  std::unique_ptr<FaultProxy> proxy_;
   std::string blob_;
 };
 
-std::unique_ptr<PeerRegistry> FaultProxyTest::registry_;
 
 TEST_F(FaultProxyTest, ForwardsRequestsFaithfully) {
   Received index = Get(kManifestPath, {{"Accept", kIndexType}});

@@ -23,6 +23,7 @@
 #include "oci/platform.h"
 #include "registry/config/reference.h"
 #include "registry/testing/fault_proxy.h"
+#include "registry/testing/proxied_registry_test_base.h"
 #include "registry/testing/peer_registry.h"
 #include "store/store.h"
 
@@ -54,25 +55,11 @@ const char kIndexType[] = "application/vnd.oci.image.index.v1+json";
 Digest D(const std::string& s) { return *Digest::Parse(s); }
 std::string BlobPath(const std::string& digest) { return "/bench/app/blobs/" + digest; }
 
-class PullFaultsTest : public ::testing::Test {
+class PullFaultsTest : public registry::testing::ProxiedRegistryTest {
  protected:
-  static void SetUpTestSuite() {
-    if (!PeerRegistry::Installed()) return;
-    auto reg = PeerRegistry::Start();
-    ASSERT_TRUE(reg) << reg.error().message();
-    registry_ = std::move(*reg);
-    ASSERT_TRUE(registry_->Seed("oci:" + kLayout + ":1.0", "bench/app:1.0", {"--all"}));
-  }
-  static void TearDownTestSuite() { registry_.reset(); }
-
   void SetUp() override {
-    if (!PeerRegistry::Installed()) {
-      GTEST_SKIP() << "docker-registry is not installed; run scripts/install-peers.sh";
-    }
-    ASSERT_TRUE(registry_);
-    auto proxy = FaultProxy::Start(registry_->host());
-    ASSERT_TRUE(proxy) << proxy.error().message();
-    proxy_ = std::move(*proxy);
+    ProxiedRegistryTest::SetUp();
+    if (IsSkipped() || HasFatalFailure()) return;
     auto store = store::Store::Open({.root = dir_.Join("root")});
     ASSERT_TRUE(store) << store.error().message();
     store_ = std::move(*store);
@@ -175,15 +162,12 @@ class PullFaultsTest : public ::testing::Test {
     return sleeps_;
   }
 
-  static std::unique_ptr<PeerRegistry> registry_;
   berth::testing::TempDir dir_;
-  std::unique_ptr<FaultProxy> proxy_;
   std::unique_ptr<store::Store> store_;
   std::mutex sleeps_mu_;
   std::vector<std::chrono::milliseconds> sleeps_;
 };
 
-std::unique_ptr<PeerRegistry> PullFaultsTest::registry_;
 
 // --- Blobs ---------------------------------------------------------------
 
