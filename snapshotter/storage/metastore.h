@@ -43,7 +43,7 @@ struct Snapshot {
   int64_t id = 0;
   Kind kind = Kind::kActive;
   std::vector<int64_t> parent_ids;  // committed ancestors' ids, nearest first
-  DiskUsage usage;                  // recorded at commit; zero otherwise
+  DiskUsage usage;                  // -1/-1: not measured (Usage() measures then)
 };
 
 class MetaStore;
