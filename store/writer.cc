@@ -2,6 +2,7 @@
 
 #include "store/group_commit.h"
 #include "store/hash_worker.h"
+#include "store/writeback.h"
 
 #include <fcntl.h>
 #include <sys/stat.h>
@@ -25,8 +26,7 @@ class IngestWriter final : public Writer {
         fd_(std::move(fd)),
         hasher_(std::move(hasher)),
         offset_(offset),
-        writeback_start_(offset),
-        waited_until_(offset) {}
+        writeback_start_(offset) {}
 
   Status Write(std::string_view data) override {
     BERTH_RETURN_IF_ERROR(CheckOpen());
@@ -72,6 +72,7 @@ class IngestWriter final : public Writer {
       return DataLoss(Name() + ": digest mismatch: expected " + expected->str() + ", got " +
                       actual.str());
     }
+    writeback_.reset();  // its ranges are submitted before the final sync
     if (::fdatasync(fd_.get()) != 0) return ErrnoError("fsync " + Name(), errno);
     fd_.Reset();
     BERTH_RETURN_IF_ERROR(ctx_->committer->Publish({.digest = actual,
@@ -85,6 +86,7 @@ class IngestWriter final : public Writer {
 
   Status Abort() override {
     BERTH_RETURN_IF_ERROR(CheckOpen());
+    writeback_.reset();
     fd_.Reset();
     finished_ = true;
     return store_->RemoveIngest(ref_, record_);
@@ -98,24 +100,18 @@ class IngestWriter final : public Writer {
     return OkStatus();
   }
 
-  // Starts write-back of each full interval as soon as it is written and waits
-  // for the interval before it, so dirty pages stay bounded and the fsync at
-  // commit finds little left to write.
+  // Hands each full interval to the write-back thread as soon as it is
+  // written (see writeback.h).
   void StartWriteback() {
     const int64_t interval = ctx_->writeback_interval;
     if (interval <= 0 || offset_ - writeback_start_ < interval) return;
-    ::sync_file_range(fd_.get(), writeback_start_, offset_ - writeback_start_,
-                      SYNC_FILE_RANGE_WRITE);
-    if (writeback_start_ > waited_until_) {
-      ::sync_file_range(fd_.get(), waited_until_, writeback_start_ - waited_until_,
-                        SYNC_FILE_RANGE_WAIT_BEFORE | SYNC_FILE_RANGE_WRITE |
-                            SYNC_FILE_RANGE_WAIT_AFTER);
-      waited_until_ = writeback_start_;
-    }
+    if (!writeback_) writeback_ = std::make_unique<WritebackThread>(fd_.get());
+    writeback_->Submit(writeback_start_, offset_ - writeback_start_);
     writeback_start_ = offset_;
   }
 
   void Discard() {
+    writeback_.reset();
     fd_.Reset();
     finished_ = true;
     (void)store_->RemoveIngest(ref_, record_);
@@ -134,7 +130,7 @@ class IngestWriter final : public Writer {
   std::unique_ptr<HashWorker> hash_worker_;  // started on the first large write
   int64_t offset_;
   int64_t writeback_start_;  // start of the range not yet handed to write-back
-  int64_t waited_until_;     // bytes known to be on disk
+  std::unique_ptr<WritebackThread> writeback_;  // started at the first full interval
   bool finished_ = false;
 };
 
