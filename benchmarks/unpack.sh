@@ -59,33 +59,9 @@ mkdir -p "$work"
 berth=$work/berth   # a private copy: build/ may be rebuilt while we measure
 cp "$berth_src" "$berth"
 
-started_registry=
-cleanup() {
-  set +e
-  "$LIB/containerd.sh" clean "$ctrd" >/dev/null 2>&1
-  "$LIB/freshfs.sh" umount "$fs" 2>/dev/null
-  rmdir "$fs" 2>/dev/null
-  if [[ -n $started_registry ]]; then "$LIB/registry.sh" stop >&2; fi
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
+. "$LIB/bench-common.sh"
+ensure_registry
 
-if ! curl -sf "http://$REG/v2/" >/dev/null; then
-  REGISTRY_ADDR=$REG "$LIB/registry.sh" start >&2
-  started_registry=1
-fi
-
-accept='application/vnd.oci.image.index.v1+json,application/vnd.oci.image.manifest.v1+json'
-accept+=',application/vnd.docker.distribution.manifest.v2+json,application/vnd.docker.distribution.manifest.list.v2+json'
-manifest_json() {  # the linux/amd64 image manifest of IMAGE (resolving an index)
-  local repo=${1%:*} tag=${1##*:} m d
-  m=$(curl -sf -H "Accept: $accept" "http://$REG/v2/$repo/manifests/$tag") || return 1
-  if jq -e '.manifests' <<<"$m" >/dev/null; then
-    d=$(jq -r '[.manifests[] | select(.platform.os == "linux" and .platform.architecture == "amd64")][0].digest' <<<"$m")
-    m=$(curl -sf -H "Accept: $accept" "http://$REG/v2/$repo/manifests/$d") || return 1
-  fi
-  echo "$m"
-}
 blob_path() { local h=${1#sha256:}; echo "$STORAGE/docker/registry/v2/blobs/sha256/${h:0:2}/$h/data"; }
 
 log "warming the registry's blobs in the page cache"
@@ -101,7 +77,6 @@ for img in "${IMAGES[@]}"; do
   done
 done
 
-ticks() { awk '{ print $14 + $15 + $16 + $17 }' "/proc/$1/stat"; }  # user+sys, self + waited children
 
 # tar_layers DIR IMAGE: extract each layer of IMAGE into DIR/N (sequentially)
 tar_layers() {
@@ -168,10 +143,6 @@ done
 load_end=$(cut -d' ' -f1-3 /proc/loadavg)
 date_end=$(date -u +%Y-%m-%dT%H:%M:%SZ)
 
-col() { awk -F, -v i="$1" -v t="$2" -v f="$3" '$1 == i && $2 == t { print $f }' "$raw"; }
-med() { sort -g | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
-mn() { sort -g | head -1; }
-mx() { sort -g | tail -1; }
 label() { case $1 in berth) echo "berth pull (fetch+unpack)" ;; ctr) echo "ctr images pull (fetch+unpack)" ;;
                      berth-unpack) echo "berth pull, blobs stored (unpack only)" ;; tar) echo "tar -x of each layer" ;; esac; }
 declare -A M RSS
