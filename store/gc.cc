@@ -7,7 +7,7 @@
 #include <set>
 
 #include "core/file.h"
-#include "oci/document.h"
+#include "store/references.h"
 
 namespace berth::store {
 namespace {
@@ -49,21 +49,7 @@ class Marker {
     auto info = content_->Stat(*digest);
     if (!info) return info.error().code() == Code::kNotFound ? OkStatus() : Status(std::unexpected(info.error()));
     MarkLabelRefs(info->labels);
-    if (info->size > static_cast<int64_t>(oci::kMaxManifestSize) || info->size < 2) return OkStatus();
-    // Only JSON documents can refer to other blobs; layers (gzip, zstd, tar)
-    // are recognised by their first byte without reading them.
-    auto reader = content_->ReaderAt(*digest);
-    if (!reader) return OkStatus();  // fsck's business
-    char first = 0;
-    auto n = (*reader)->ReadAt(&first, 1, 0);
-    if (!n || *n != 1 || first != '{') return OkStatus();
-    auto bytes = content_->ReadBlob(*digest, oci::kMaxManifestSize);
-    if (!bytes) return OkStatus();
-    auto media_type = oci::DetectMediaType(*bytes, "");
-    if (!media_type) return OkStatus();  // a config or other JSON
-    auto children = oci::Children(*media_type, *bytes);
-    if (!children) return OkStatus();
-    for (const auto& child : *children) Mark(child.digest.str());
+    for (const Digest& child : ReferencedBlobs(*content_, *digest, info->size)) Mark(child.str());
     return OkStatus();
   }
 
@@ -124,17 +110,8 @@ Result<GcReport> CollectGarbage(StoreContext* ctx, LocalContentStore* content,
   BERTH_RETURN_IF_ERROR(status);
 
   // Image names.
-  BERTH_RETURN_IF_ERROR(
-      ctx->db->Scan(Table::kImages, "", [&](std::string_view key, std::string_view value) {
-        auto image = DecodeImage(key, value);
-        if (!image) {
-          status = std::unexpected(image.error());
-          return false;
-        }
-        marker.Mark(image->target.digest.str());
-        return true;
-      }));
-  BERTH_RETURN_IF_ERROR(status);
+  BERTH_ASSIGN_OR_RETURN(auto images, ScanRecords<Image>(*ctx->db, Table::kImages, "", DecodeImage));
+  for (const Image& image : images) marker.Mark(image.target.digest.str());
 
   // Snapshot records: the content their labels name. An unreadable record
   // stops the collection: we cannot know what it keeps.

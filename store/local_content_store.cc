@@ -127,19 +127,13 @@ IngestStatus LocalContentStore::StatusOf(const std::string& ref, const IngestRec
 }
 
 Result<std::vector<IngestStatus>> LocalContentStore::ListIngests(std::string_view prefix) {
-  std::vector<std::pair<std::string, IngestRecord>> records;
-  Status decode_status;
-  BERTH_RETURN_IF_ERROR(
-      ctx_->db->Scan(Table::kIngests, prefix, [&](std::string_view key, std::string_view value) {
-        auto r = DecodeIngest(key, value);
-        if (!r) {
-          decode_status = std::unexpected(r.error());
-          return false;
-        }
-        records.emplace_back(std::string(key), std::move(*r));
-        return true;
-      }));
-  BERTH_RETURN_IF_ERROR(decode_status);
+  using Named = std::pair<std::string, IngestRecord>;
+  BERTH_ASSIGN_OR_RETURN(
+      auto records, ScanRecords<Named>(*ctx_->db, Table::kIngests, prefix,
+                                       [](std::string_view key, std::string_view value) -> Result<Named> {
+                                         BERTH_ASSIGN_OR_RETURN(IngestRecord r, DecodeIngest(key, value));
+                                         return Named(std::string(key), std::move(r));
+                                       }));
   std::vector<IngestStatus> out;
   for (const auto& [ref, record] : records) out.push_back(StatusOf(ref, record));
   return out;

@@ -24,20 +24,7 @@ Result<Image> LocalImageStore::Get(std::string_view name) {
 }
 
 Result<std::vector<Image>> LocalImageStore::List(std::string_view prefix) {
-  std::vector<Image> out;
-  Status decode_status;
-  BERTH_RETURN_IF_ERROR(
-      ctx_->db->Scan(Table::kImages, prefix, [&](std::string_view key, std::string_view value) {
-        auto image = DecodeImage(key, value);
-        if (!image) {
-          decode_status = std::unexpected(image.error());
-          return false;
-        }
-        out.push_back(std::move(*image));
-        return true;
-      }));
-  BERTH_RETURN_IF_ERROR(decode_status);
-  return out;
+  return ScanRecords<Image>(*ctx_->db, Table::kImages, prefix, DecodeImage);
 }
 
 Result<Image> LocalImageStore::Put(const Image& image) {
@@ -97,20 +84,10 @@ Status LocalLeaseManager::Delete(const std::string& id) {
 }
 
 Result<std::vector<Lease>> LocalLeaseManager::List() {
-  std::vector<Lease> out;
-  Status decode_status;
-  BERTH_RETURN_IF_ERROR(
-      ctx_->db->Scan(Table::kLeases, "l/", [&](std::string_view key, std::string_view value) {
-        auto lease = DecodeLease(key.substr(2), value);
-        if (!lease) {
-          decode_status = std::unexpected(lease.error());
-          return false;
-        }
-        out.push_back(std::move(*lease));
-        return true;
-      }));
-  BERTH_RETURN_IF_ERROR(decode_status);
-  return out;
+  return ScanRecords<Lease>(*ctx_->db, Table::kLeases, "l/",
+                            [](std::string_view key, std::string_view value) {
+                              return DecodeLease(key.substr(2), value);
+                            });
 }
 
 Status LocalLeaseManager::AddResource(const std::string& lease_id, const LeaseResource& resource) {
@@ -134,20 +111,10 @@ Status LocalLeaseManager::DeleteResource(const std::string& lease_id,
 
 Result<std::vector<LeaseResource>> LocalLeaseManager::ListResources(const std::string& lease_id) {
   BERTH_RETURN_IF_ERROR(Get(lease_id));
-  std::vector<LeaseResource> out;
-  Status decode_status;
-  BERTH_RETURN_IF_ERROR(ctx_->db->Scan(Table::kLeases, ResourcePrefix(lease_id),
-                                       [&](std::string_view key, std::string_view) {
-                                         auto r = DecodeResourceKey(key);
-                                         if (!r) {
-                                           decode_status = std::unexpected(r.error());
-                                           return false;
-                                         }
-                                         out.push_back(std::move(*r));
-                                         return true;
-                                       }));
-  BERTH_RETURN_IF_ERROR(decode_status);
-  return out;
+  return ScanRecords<LeaseResource>(*ctx_->db, Table::kLeases, ResourcePrefix(lease_id),
+                                    [](std::string_view key, std::string_view) {
+                                      return DecodeResourceKey(key);
+                                    });
 }
 
 }  // namespace berth::store

@@ -5,11 +5,13 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "core/status.h"
 #include "store/content_store.h"
 #include "store/images.h"
 #include "store/leases.h"
+#include "store/meta_db.h"
 
 namespace berth::store {
 
@@ -40,6 +42,26 @@ std::string ResourcePrefix(std::string_view lease_id);
 std::string EncodeLease(const Lease& lease);
 Result<Lease> DecodeLease(std::string_view id, std::string_view value);
 Result<LeaseResource> DecodeResourceKey(std::string_view key);
+
+// Decodes every record of `table` whose key starts with `prefix`, in key
+// order, with decode(key, value) -> Result<T>; the first record that does not
+// decode stops the scan and is the error.
+template <typename T, typename Decode>
+Result<std::vector<T>> ScanRecords(MetaDb& db, Table table, std::string_view prefix, Decode decode) {
+  std::vector<T> out;
+  Status decode_status;
+  BERTH_RETURN_IF_ERROR(db.Scan(table, prefix, [&](std::string_view key, std::string_view value) {
+    Result<T> r = decode(key, value);
+    if (!r) {
+      decode_status = std::unexpected(r.error());
+      return false;
+    }
+    out.push_back(std::move(*r));
+    return true;
+  }));
+  BERTH_RETURN_IF_ERROR(decode_status);
+  return out;
+}
 
 // The labels of any record that has a "labels" object (snapshot records).
 Result<Labels> DecodeLabelsOf(std::string_view key, std::string_view value);

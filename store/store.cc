@@ -41,19 +41,9 @@ class StoreImpl final : public Store {
   // Removes ingest directories that no record owns (a crash after an abort
   // or commit removed the record but not yet the directory).
   Status RemoveUnownedIngestDirs() {
+    BERTH_ASSIGN_OR_RETURN(auto records, ScanRecords<IngestRecord>(*db_, Table::kIngests, "", DecodeIngest));
     std::set<std::string> owned;
-    Status status;
-    BERTH_RETURN_IF_ERROR(
-        db_->Scan(Table::kIngests, "", [&](std::string_view key, std::string_view value) {
-          auto r = DecodeIngest(key, value);
-          if (!r) {
-            status = std::unexpected(r.error());
-            return false;
-          }
-          owned.insert(r->id);
-          return true;
-        }));
-    BERTH_RETURN_IF_ERROR(status);
+    for (const IngestRecord& r : records) owned.insert(r.id);
     BERTH_ASSIGN_OR_RETURN(auto dirs, ListDirectory(ctx_.layout.IngestRoot()));
     for (const std::string& dir : dirs) {
       if (!owned.count(dir)) BERTH_RETURN_IF_ERROR(RemoveAll(ctx_.layout.IngestDir(dir)));

@@ -11,6 +11,7 @@
 #include "oci/document.h"
 #include "oci/platform.h"
 #include "registry/config/credentials.h"
+#include "store/references.h"
 #include "tools/cli.h"
 #include "tools/progress.h"
 
@@ -177,14 +178,7 @@ int64_t StoredSize(store::ContentStore& content, const Digest& root) {
     auto info = content.Stat(d);
     if (!info) continue;
     total += info->size;
-    if (info->size > static_cast<int64_t>(oci::kMaxManifestSize)) continue;
-    auto bytes = content.ReadBlob(d, oci::kMaxManifestSize);
-    if (!bytes || bytes->empty() || (*bytes)[0] != '{') continue;
-    auto type = oci::DetectMediaType(*bytes);
-    if (!type) continue;
-    auto children = oci::Children(*type, *bytes);
-    if (!children) continue;
-    for (const auto& c : *children) todo.push_back(c.digest);
+    for (Digest& child : store::ReferencedBlobs(content, d, info->size)) todo.push_back(std::move(child));
   }
   return total;
 }
