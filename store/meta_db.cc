@@ -11,8 +11,8 @@
 namespace berth::store {
 namespace {
 
-constexpr std::array<Table, 5> kTables = {Table::kBlobs, Table::kIngests, Table::kImages,
-                                          Table::kLeases, Table::kSnapshots};
+constexpr std::array<Table, 6> kTables = {Table::kBlobs,  Table::kIngests,   Table::kImages,
+                                          Table::kLeases, Table::kSnapshots, Table::kReferrers};
 
 // RocksDB statuses become Berth errors here and nowhere else.
 std::unexpected<Error> RocksError(std::string_view what, const rocksdb::Status& s) {
@@ -36,6 +36,7 @@ std::string_view TableName(Table table) {
     case Table::kImages: return "images";
     case Table::kLeases: return "leases";
     case Table::kSnapshots: return "snapshots";
+    case Table::kReferrers: return "referrers";
   }
   return "?";
 }

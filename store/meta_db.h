@@ -17,9 +17,10 @@
 
 namespace berth::store {
 
-enum class Table { kBlobs, kIngests, kImages, kLeases, kSnapshots };
+// kReferrers is the registry server's index of manifests by their `subject`.
+enum class Table { kBlobs, kIngests, kImages, kLeases, kSnapshots, kReferrers };
 
-// Column family name of a table: "blobs", "ingests", "images", "leases", "snapshots".
+// Column family name of a table: "blobs", "ingests", "images", "leases", "snapshots", "referrers".
 std::string_view TableName(Table table);
 
 class MetaDb {

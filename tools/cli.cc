@@ -17,13 +17,14 @@ std::string DefaultRoot() {
   return std::string(home && *home ? home : ".") + "/.local/share/berth";
 }
 
+std::string RootOf(const GlobalOptions& global) {
+  if (!global.root.empty()) return global.root;
+  const char* env = std::getenv("BERTH_ROOT");
+  return env && *env ? env : DefaultRoot();
+}
+
 Result<std::unique_ptr<store::Store>> OpenStore(const GlobalOptions& global) {
-  std::string root = global.root;
-  if (root.empty()) {
-    const char* env = std::getenv("BERTH_ROOT");
-    root = env && *env ? env : DefaultRoot();
-  }
-  return store::Store::Open({.root = root});
+  return store::Store::Open({.root = RootOf(global)});
 }
 
 Result<OpenedSnapshotter> OpenSnapshotter(store::Store& store, const std::string& name) {

@@ -60,6 +60,16 @@ using Action = std::function<Status()>;
 // *action when the subcommand is selected.
 void AddContentCommands(CLI::App& app, const GlobalOptions& global, Action* action);
 void AddGcCommands(CLI::App& app, const GlobalOptions& global, Action* action);
+void AddServeCommands(CLI::App& app, const GlobalOptions& global, Action* action);
+
+// The store root --root / $BERTH_ROOT / DefaultRoot() names.
+std::string RootOf(const GlobalOptions& global);
+
+// While `berth serve` owns a root, other commands cannot open its store;
+// those that can run inside the server (gc) ask it through its admin
+// endpoint, whose address and token the server keeps in <root>/serve.admin.
+// not-found when no server runs on the root.
+Result<std::string> AskServer(const std::string& root, const std::string& path_and_query);
 void AddImageCommands(CLI::App& app, const GlobalOptions& global, Action* action);
 void AddSnapshotCommands(CLI::App& app, const GlobalOptions& global, Action* action);
 

@@ -1,14 +1,48 @@
 // berth gc, berth lease create|ls|rm
 #include <cstdio>
 
+#include <nlohmann/json.hpp>
+
 #include "tools/cli.h"
 
 namespace berth::cli {
 namespace {
 
+// Runs the collection inside `berth serve` when one owns the root.
+Result<store::GcReport> CollectThroughServer(const GlobalOptions& global, bool dry_run,
+                                             const Error& open_error) {
+  auto answer = AskServer(RootOf(global), dry_run ? "/-/berth/gc?dry_run=1" : "/-/berth/gc");
+  if (!answer) {
+    if (answer.error().code() == Code::kNotFound) return std::unexpected(open_error);
+    return std::unexpected(answer.error());
+  }
+  store::GcReport r;
+  try {
+    auto json = nlohmann::json::parse(*answer);
+    for (const auto& d : json.at("removed")) {
+      BERTH_ASSIGN_OR_RETURN(Digest digest, Digest::Parse(d.get<std::string>()));
+      r.removed.push_back(digest);
+    }
+    r.bytes_removed = json.at("bytes_removed").get<int64_t>();
+    r.blobs_kept = json.at("blobs_kept").get<int64_t>();
+    r.leases_expired = json.at("leases_expired").get<int64_t>();
+    r.ingests_removed = json.at("ingests_removed").get<std::vector<std::string>>();
+    r.orphan_files_removed = json.at("orphan_files_removed").get<int64_t>();
+  } catch (const nlohmann::json::exception& e) {
+    return Internal(std::string("gc: unexpected answer from berth serve: ") + e.what());
+  }
+  return r;
+}
+
 Status CollectGarbage(const GlobalOptions& global, bool dry_run) {
-  BERTH_ASSIGN_OR_RETURN(auto store, OpenStore(global));
-  BERTH_ASSIGN_OR_RETURN(store::GcReport r, store->CollectGarbage({.dry_run = dry_run}));
+  store::GcReport r;
+  if (auto store = OpenStore(global)) {
+    BERTH_ASSIGN_OR_RETURN(r, (*store)->CollectGarbage({.dry_run = dry_run}));
+  } else if (store.error().code() == Code::kUnavailable) {
+    BERTH_ASSIGN_OR_RETURN(r, CollectThroughServer(global, dry_run, store.error()));
+  } else {
+    return std::unexpected(store.error());
+  }
   for (const Digest& d : r.removed) {
     std::printf("%s %s\n", dry_run ? "would remove" : "removed", d.str().c_str());
   }

@@ -17,6 +17,7 @@ int main(int argc, char** argv) {
   AddImageCommands(app, global, &action);
   AddSnapshotCommands(app, global, &action);
   AddGcCommands(app, global, &action);
+  AddServeCommands(app, global, &action);
 
   try {
     app.parse(argc, argv);

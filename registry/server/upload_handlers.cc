@@ -1,0 +1,205 @@
+// Blob uploads: POST /v2/<name>/blobs/uploads/ (monolithic with ?digest=,
+// a cross-repository mount with ?mount=&from=, or a new session), then
+// PATCH (chunked with Content-Range, or streamed), PUT ?digest= to finish,
+// GET for the offset, DELETE to cancel.
+#include <charconv>
+
+#include "registry/server/handlers.h"
+
+namespace berth::registry::server {
+namespace {
+
+std::string UploadLocation(const Route& route, const std::string& id) {
+  return "/v2/" + route.name + "/blobs/uploads/" + id;
+}
+
+// distribution's form: "0-<last byte>", and "0-0" before the first byte.
+std::string RangeHeader(int64_t offset) { return "0-" + std::to_string(offset > 0 ? offset - 1 : 0); }
+
+void SendProgress(httplib::Response& res, const Route& route, const UploadSession& session, int status) {
+  res.status = status;
+  res.set_header("Location", UploadLocation(route, session.id));
+  res.set_header("Range", RangeHeader(session.writer ? session.writer->offset() : 0));
+  res.set_header("Docker-Upload-UUID", session.id);
+}
+
+// Parses "start-end" (Content-Range of a chunk; "bytes " prefix tolerated).
+std::optional<std::pair<int64_t, int64_t>> ParseContentRange(std::string_view text) {
+  if (text.starts_with("bytes ")) text.remove_prefix(6);
+  size_t dash = text.find('-');
+  if (dash == std::string_view::npos) return std::nullopt;
+  int64_t start = 0, end = 0;
+  auto a = std::from_chars(text.data(), text.data() + dash, start);
+  std::string_view rest = text.substr(dash + 1);
+  if (size_t slash = rest.find('/'); slash != std::string_view::npos) rest = rest.substr(0, slash);
+  auto b = std::from_chars(rest.data(), rest.data() + rest.size(), end);
+  if (a.ec != std::errc() || a.ptr != text.data() + dash || b.ec != std::errc() ||
+      b.ptr != rest.data() + rest.size() || start < 0 || end < start) {
+    return std::nullopt;
+  }
+  return std::make_pair(start, end);
+}
+
+// Appends the request body to the session. Bytes that arrived before a
+// client vanished stay written: the session resumes from them.
+Status AppendBody(UploadSession& session, const httplib::ContentReader& reader) {
+  Status status = OkStatus();
+  reader([&](const char* data, size_t size) {
+    status = session.writer->Write(std::string_view(data, size));
+    return status.has_value();
+  });
+  return status;
+}
+
+// Checks a chunk's Content-Range against the session's offset; answers 416
+// and returns false when it does not continue the upload.
+bool CheckChunkRange(const httplib::Request& req, const Route& route, UploadSession& session,
+                     httplib::Response& res) {
+  if (!req.has_header("Content-Range")) return true;
+  auto range = ParseContentRange(req.get_header_value("Content-Range"));
+  int64_t offset = session.writer->offset();
+  bool ok = range && range->first == offset;
+  if (ok && req.has_header("Content-Length")) {
+    ok = static_cast<int64_t>(req.get_header_value<uint64_t>("Content-Length")) ==
+         range->second - range->first + 1;
+  }
+  if (ok) return true;
+  SendError(res, {ApiCode::kRangeInvalid, "chunk " + req.get_header_value("Content-Range") +
+                                              " does not continue the upload at offset " +
+                                              std::to_string(offset)});
+  res.set_header("Location", UploadLocation(route, session.id));
+  res.set_header("Range", RangeHeader(offset));
+  return false;
+}
+
+// Verifies and publishes the session's bytes as `digest`; answers 201.
+void Commit(Registry& r, const Route& route, UploadSession& session, const Digest& digest,
+            httplib::Response& res) {
+  if (auto s = r.holds.Hold(digest); !s) return SendError(res, {ApiCode::kInternal, s.error().message()});
+  auto committed = session.writer->Commit(-1, digest);
+  if (!committed) {
+    const Error& e = committed.error();
+    if (e.code() == Code::kDataLoss || e.code() == Code::kFailedPrecondition) {
+      // The bytes are not the digest's: the session is over, its bytes gone.
+      (void)session.writer->Abort();
+      session.writer.reset();
+      r.uploads.Forget(session.id);
+      return SendError(res, {ApiCode::kDigestInvalid, e.message()});
+    }
+    return SendError(res, FromStatus(e, ApiCode::kBlobUploadUnknown, ApiCode::kBlobUploadInvalid));
+  }
+  session.writer.reset();
+  r.uploads.Forget(session.id);
+  res.status = 201;
+  res.set_header("Location", "/v2/" + route.name + "/blobs/" + digest.str());
+  res.set_header("Docker-Content-Digest", digest.str());
+}
+
+Result<std::shared_ptr<UploadSession>> FindSession(Registry& r, const Route& route,
+                                                    httplib::Response& res) {
+  auto session = r.uploads.Find(route.reference);
+  if (!session) {
+    SendError(res, {ApiCode::kBlobUploadUnknown, "upload " + route.reference + ": unknown session"});
+  }
+  return session;
+}
+
+}  // namespace
+
+void StartUpload(Registry& r, const Route& route, const httplib::Request& req, httplib::Response& res,
+                 const httplib::ContentReader& reader) {
+  // Cross-repository mount: content is shared by the whole store.
+  if (req.has_param("mount")) {
+    auto digest = Digest::Parse(req.get_param_value("mount"));
+    if (digest && r.store.content().Stat(*digest)) {
+      DrainBody(req, reader);
+      if (auto s = r.holds.Hold(*digest); !s) return SendError(res, {ApiCode::kInternal, s.error().message()});
+      res.status = 201;
+      res.set_header("Location", "/v2/" + route.name + "/blobs/" + digest->str());
+      res.set_header("Docker-Content-Digest", digest->str());
+      return;
+    }
+    // Not here: fall through to a new session (202), as the spec allows.
+  }
+  std::optional<Digest> digest;
+  if (req.has_param("digest")) {
+    auto parsed = Digest::Parse(req.get_param_value("digest"));
+    if (!parsed) {
+      DrainBody(req, reader);
+      return SendError(res, {ApiCode::kDigestInvalid, parsed.error().message()});
+    }
+    digest = *parsed;
+  }
+  auto session = r.uploads.Start();
+  if (!session) {
+    DrainBody(req, reader);
+    return SendError(res, {ApiCode::kInternal, session.error().message()});
+  }
+  std::lock_guard lock((*session)->mu);
+  if (digest) {  // monolithic: the body is the whole blob
+    if (auto s = AppendBody(**session, reader); !s) {
+      return SendError(res, FromStatus(s.error(), ApiCode::kBlobUploadInvalid, ApiCode::kBlobUploadInvalid));
+    }
+    return Commit(r, route, **session, *digest, res);
+  }
+  DrainBody(req, reader);
+  SendProgress(res, route, **session, 202);
+}
+
+void PatchUpload(Registry& r, const Route& route, const httplib::Request& req, httplib::Response& res,
+                 const httplib::ContentReader& reader) {
+  auto session = FindSession(r, route, res);
+  if (!session) return DrainBody(req, reader);
+  std::lock_guard lock((*session)->mu);
+  if (!(*session)->writer) {
+    DrainBody(req, reader);
+    return SendError(res, {ApiCode::kBlobUploadUnknown, "upload " + route.reference + ": finished"});
+  }
+  if (!CheckChunkRange(req, route, **session, res)) return DrainBody(req, reader);
+  Status appended = AppendBody(**session, reader);
+  (*session)->last_used = SystemClock()();
+  if (!appended) {
+    return SendError(res, FromStatus(appended.error(), ApiCode::kBlobUploadInvalid, ApiCode::kBlobUploadInvalid));
+  }
+  SendProgress(res, route, **session, 202);
+}
+
+void FinishUpload(Registry& r, const Route& route, const httplib::Request& req,
+                  httplib::Response& res, const httplib::ContentReader& reader) {
+  auto session = FindSession(r, route, res);
+  if (!session) return DrainBody(req, reader);
+  std::lock_guard lock((*session)->mu);
+  if (!(*session)->writer) {
+    DrainBody(req, reader);
+    return SendError(res, {ApiCode::kBlobUploadUnknown, "upload " + route.reference + ": finished"});
+  }
+  auto digest = Digest::Parse(req.get_param_value("digest"));
+  if (!digest) {
+    DrainBody(req, reader);
+    return SendError(res, {ApiCode::kDigestInvalid, "PUT needs ?digest=: " + digest.error().message()});
+  }
+  if (!CheckChunkRange(req, route, **session, res)) return DrainBody(req, reader);
+  if (auto s = AppendBody(**session, reader); !s) {
+    return SendError(res, FromStatus(s.error(), ApiCode::kBlobUploadInvalid, ApiCode::kBlobUploadInvalid));
+  }
+  Commit(r, route, **session, *digest, res);
+}
+
+void GetUploadStatus(Registry& r, const Route& route, httplib::Response& res) {
+  auto session = FindSession(r, route, res);
+  if (!session) return;
+  std::lock_guard lock((*session)->mu);
+  if (!(*session)->writer) {
+    return SendError(res, {ApiCode::kBlobUploadUnknown, "upload " + route.reference + ": finished"});
+  }
+  SendProgress(res, route, **session, 204);
+}
+
+void CancelUpload(Registry& r, const Route& route, httplib::Response& res) {
+  if (auto s = r.uploads.Cancel(route.reference); !s) {
+    return SendError(res, FromStatus(s.error(), ApiCode::kBlobUploadUnknown, ApiCode::kBlobUploadInvalid));
+  }
+  res.status = 204;
+}
+
+}  // namespace berth::registry::server
