@@ -20,7 +20,8 @@ void GetBlob(Registry& r, const Route& route, httplib::Response& res) {
     return SendError(res, FromStatus(opened.error(), ApiCode::kBlobUnknown, ApiCode::kBlobUnknown));
   }
   std::shared_ptr<store::Reader> reader = std::move(*opened);
-  res.status = 200;
+  // The status stays unset: httplib then answers 200, or 206 with
+  // Content-Range for a Range request (416 when it cannot be satisfied).
   res.set_header("Docker-Content-Digest", digest->str());
   res.set_header("ETag", "\"" + digest->str() + "\"");
   res.set_header("Accept-Ranges", "bytes");

@@ -8,6 +8,7 @@
 #include <atomic>
 #include <condition_variable>
 #include <cstdio>
+#include <limits>
 #include <thread>
 
 #include <nlohmann/json.hpp>
@@ -83,6 +84,8 @@ class RegistryServerImpl final : public RegistryServer {
     }
     if (port_ <= 0) return Unavailable("cannot listen on " + options_.listen + " (in use, or no such address)");
     listener_ = std::thread([this] { http_->listen_after_bind(); });
+    // httplib's stop() is lost if it comes before the listen loop runs.
+    while (!http_->is_running()) std::this_thread::sleep_for(std::chrono::milliseconds(1));
     reaper_ = std::thread([this] { ReapUploads(); });
     return OkStatus();
   }
@@ -97,6 +100,13 @@ class RegistryServerImpl final : public RegistryServer {
 
   void Stop() override {
     if (stopped_.exchange(true)) return;
+    // httplib's stop() cuts responses that are still being written, so new
+    // requests are turned away (503) first and those in flight finish.
+    draining_ = true;
+    auto deadline = Clock::now() + options_.read_timeout;
+    while (in_flight_ > 0 && Clock::now() < deadline) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    }
     if (http_) http_->stop();
     if (listener_.joinable()) listener_.join();
     {
@@ -122,10 +132,26 @@ class RegistryServerImpl final : public RegistryServer {
     http_->set_keep_alive_timeout(30);
     http_->set_read_timeout(static_cast<time_t>(options_.read_timeout.count()), 0);
     http_->set_write_timeout(static_cast<time_t>(options_.read_timeout.count()), 0);
-    http_->set_payload_max_length(1 << 20);  // bodies of requests without a streaming handler
     http_->set_tcp_nodelay(true);
-    http_->set_pre_routing_handler([](const httplib::Request&, httplib::Response&) {
+    // POST/PUT/PATCH bodies are streamed by the handlers (blobs have no size
+    // limit); GET and DELETE bodies, which httplib would buffer, are refused
+    // here before they are read.
+    http_->set_payload_max_length(std::numeric_limits<size_t>::max());
+    http_->set_pre_routing_handler([this](const httplib::Request& req, httplib::Response& res) {
       request_started = Clock::now();
+      ++in_flight_;  // until Log()
+      if (draining_) {
+        res.set_header("Connection", "close");
+        SendError(res, {ApiCode::kUnavailable, "the registry is shutting down"});
+        return httplib::Server::HandlerResponse::Handled;
+      }
+      bool streamed = req.method == "POST" || req.method == "PUT" || req.method == "PATCH";
+      if (!streamed && (req.has_header("Transfer-Encoding") ||
+                        req.get_header_value<uint64_t>("Content-Length") > (1 << 20))) {
+        SendError(res, {ApiCode::kSizeInvalid, "request body too large for " + req.method});
+        res.status = 413;
+        return httplib::Server::HandlerResponse::Handled;
+      }
       return httplib::Server::HandlerResponse::Unhandled;
     });
     http_->set_logger([this](const httplib::Request& req, const httplib::Response& res) { Log(req, res); });
@@ -268,6 +294,7 @@ class RegistryServerImpl final : public RegistryServer {
 
   void Log(const httplib::Request& req, const httplib::Response& res) {
     if (req.method.empty()) return;  // a connection closed before a request arrived
+    --in_flight_;
     double seconds = std::chrono::duration<double>(Clock::now() - request_started).count();
     int64_t sent = res.content_provider_ ? static_cast<int64_t>(res.content_length_)
                                          : static_cast<int64_t>(res.body.size());
@@ -310,6 +337,8 @@ class RegistryServerImpl final : public RegistryServer {
   int port_ = -1;
   std::thread listener_;
   std::atomic<bool> stopped_{false};
+  std::atomic<bool> draining_{false};
+  std::atomic<int> in_flight_{0};  // requests between routing and their log line
 
   std::mutex reaper_mu_;
   std::condition_variable reaper_cv_;
