@@ -43,6 +43,7 @@
 #include "core/testing/subprocess.h"
 #include "core/testing/temp_dir.h"
 #include "core/testing/tree_listing.h"
+#include "registry/testing/net.h"
 #include "registry/testing/peer_registry.h"
 #include "registry/testing/process.h"
 
@@ -429,6 +430,42 @@ TEST_F(E2eTest, RuncRunsABerthRootfs) {
   // The container wrote nothing into the image's committed snapshots: the
   // rootfs is still the same after the run.
   EXPECT_EQ(ReadAll(bundle + "/rootfs/etc/debian_version"), want);
+}
+
+// containerd pulls an image from `berth serve` (skopeo pushed it there) and
+// runs a container from it.
+TEST_F(E2eTest, CtrPullsFromBerthServeAndRuns) {
+  if (!Have("runc")) GTEST_SKIP() << "runc not installed";
+  StartContainerd();
+  auto port = registry::testing::PickFreePort();
+  ASSERT_TRUE(port);
+  std::string host = "127.0.0.1:" + std::to_string(*port);
+  auto serve = Process::Spawn({berth::testing::BerthBinary(), "--root", dir_.Join("served"), "serve", "--listen", host},
+                              dir_.Join("serve.log"));
+  ASSERT_TRUE(serve) << serve.error().message();
+  bool up = false;
+  for (int i = 0; i < 300 && !up; ++i) {
+    up = registry::testing::HttpGetStatus(*port, "/v2/").value_or(0) == 200;
+    if (!up) std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  ASSERT_TRUE(up) << (*serve)->LogTail();
+  std::string ref = host + "/e2e/runnable:1";
+  RunResult push = Exec({"skopeo", "--insecure-policy", "copy", "--dest-tls-verify=false",
+                         "oci:" + images_["runnable"]["layout"].get<std::string>() + ":1", "docker://" + ref});
+  ASSERT_EQ(push.exit_code, 0) << Show(push);
+
+  RunResult pull = ctrd_->Ctr({"images", "pull", "--plain-http", ref});
+  ASSERT_EQ(pull.exit_code, 0) << Show(pull) << (*serve)->LogTail();
+  std::string id = "berth-serve-" + suffix_;
+  RunResult run = ctrd_->Ctr({"run", "--rm", ref, id, "/bin/sh", "-c", "echo hello from $0", "berth"});
+  EXPECT_EQ(run.exit_code, 0) << Show(run);
+  EXPECT_EQ(run.out, "hello from berth\n");
+  // What containerd fetched is what berth serves: the manifest digest agrees.
+  RunResult list = ctrd_->Ctr({"images", "ls", "-q"});
+  EXPECT_NE(list.out.find(ref), std::string::npos) << list.out;
+  RunResult check = ctrd_->Ctr({"images", "check"});
+  EXPECT_NE(check.out.find(images_["runnable"]["manifest"].get<std::string>()), std::string::npos) << check.out;
+  EXPECT_EQ((*serve)->Stop(), 0) << (*serve)->LogTail();
 }
 
 // ---- hostile layers ----

@@ -305,6 +305,33 @@ def base_layer():
     return (l.bytes(), "gzip")
 
 
+def runnable_layers():
+    """The host's dash and the libraries it loads: enough for a container to
+    run `/bin/sh -c ...` (the peers' Debian image is not always at hand)."""
+    l = Layer()
+    dash = os.path.realpath(shutil.which("dash") or "/bin/sh")
+    paths = [dash]
+    ldd = subprocess.run(["ldd", dash], stdout=subprocess.PIPE, check=True, text=True).stdout
+    for line in ldd.splitlines():
+        for word in line.split():
+            if word.startswith("/"):
+                paths.append(word)
+    made = set()
+    for path in sorted(set(paths)):
+        parts = path.strip("/").split("/")
+        for i in range(1, len(parts)):
+            d = "/".join(parts[:i])
+            if d not in made:
+                made.add(d)
+                l.dir(d)
+        with open(path, "rb") as f:
+            l.file("/".join(parts), f.read(), mode=0o755)
+    if "bin" not in made:
+        l.dir("bin")
+    l.symlink("bin/sh", "/" + dash.strip("/"))
+    return [base_layer(), (l.bytes(), "gzip")]
+
+
 def hostile_layers(out, suffix):
     imgs = {}
     l = Layer()
@@ -334,7 +361,8 @@ def main():
     suffix = sys.argv[2] if len(sys.argv) > 2 else "canary"
     os.makedirs(out, exist_ok=True)
     info = {"features": write_layout(out, "features", features_layers()),
-            "crosslinks": write_layout(out, "crosslinks", crosslink_layers())}
+            "crosslinks": write_layout(out, "crosslinks", crosslink_layers()),
+            "runnable": write_layout(out, "runnable", runnable_layers())}
     for name, layers in hostile_layers(out, suffix).items():
         info[name] = write_layout(out, name, layers)
     json.dump(info, sys.stdout, indent=1)
