@@ -43,11 +43,22 @@ std::optional<std::pair<int64_t, int64_t>> ParseContentRange(std::string_view te
 // Appends the request body to the session. Bytes that arrived before a
 // client vanished stay written: the session resumes from them.
 Status AppendBody(UploadSession& session, const httplib::ContentReader& reader) {
+  // httplib hands the body over in socket-read pieces of a few KiB; the
+  // writer (hashing, write-back) is far cheaper fed in large blocks.
+  constexpr size_t kBlock = 1 << 20;
+  std::string block;
+  block.reserve(kBlock);
   Status status = OkStatus();
   reader([&](const char* data, size_t size) {
-    status = session.writer->Write(std::string_view(data, size));
+    block.append(data, size);
+    if (block.size() >= kBlock) {
+      status = session.writer->Write(block);
+      block.clear();
+    }
     return status.has_value();
   });
+  // Also after a cut connection: what arrived is kept, so the client can resume.
+  if (status && !block.empty()) status = session.writer->Write(block);
   return status;
 }
 
