@@ -10,6 +10,7 @@ PACKAGES=(
   # libraries (see README.md "Dependencies" for why each one)
   libssl-dev librocksdb-dev libzstd-dev libarchive-dev libsimdjson-dev
   libcpp-httplib-dev libcurl4-openssl-dev libcli11-dev nlohmann-json3-dev libisal-dev libtomlplusplus-dev
+  libcrypt-dev
   # tests
   libgtest-dev libgmock-dev
   # benchmarks
