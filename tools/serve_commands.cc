@@ -111,6 +111,7 @@ void AddServeCommands(CLI::App& app, const GlobalOptions& global, Action* action
   serve->add_option("--upload-expiry", args->upload_expiry,
                     "Abort uploads idle this long; keep unreferenced pushed content at least this long (default 1h)");
   serve->add_option("--threads", o.threads, "Worker threads, one connection each (default 64)");
+  serve->add_option("--max-uploads", o.max_uploads, "Upload sessions open at once; more get 429 (default 1000)");
   serve->add_flag("-q,--quiet", args->quiet, "No access log on stderr");
   serve->callback([&global, args, action] {
     *action = [&global, args] { return Serve(global, *args); };

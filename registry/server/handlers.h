@@ -47,14 +47,16 @@ class ManifestCache {
 };
 
 struct Registry {
-  Registry(store::Store& s, std::chrono::seconds upload_expiry)
+  Registry(store::Store& s, std::chrono::seconds upload_expiry, size_t max_uploads)
       : store(s),
+        max_uploads(max_uploads),
         holds(s.leases(), SystemClock(), upload_expiry),
         uploads(s.content(), SystemClock(), upload_expiry),
         referrers(s.meta(), s.content()),
         manifests(64 << 20) {}
 
   store::Store& store;
+  size_t max_uploads;
   ContentHolds holds;
   UploadSessions uploads;
   ReferrersIndex referrers;

@@ -56,7 +56,7 @@ bool IsWrite(const std::string& method) { return method != "GET" && method != "H
 class RegistryServerImpl final : public RegistryServer {
  public:
   RegistryServerImpl(store::Store& store, ServerOptions options, std::unique_ptr<AccessControl> access)
-      : options_(std::move(options)), registry_(store, options_.upload_expiry), access_(std::move(access)) {}
+      : options_(std::move(options)), registry_(store, options_.upload_expiry, static_cast<size_t>(std::max(1, options_.max_uploads))), access_(std::move(access)) {}
 
   ~RegistryServerImpl() override { Stop(); }
 

@@ -36,6 +36,8 @@ struct ServerOptions {
   // Upload sessions idle this long are aborted; pushed content that no
   // manifest refers to is kept at least this long.
   std::chrono::seconds upload_expiry = std::chrono::hours(1);
+  // Upload sessions open at once; more get 429 TOOMANYREQUESTS.
+  int max_uploads = 1000;
   // Worker threads; each serves one connection at a time.
   int threads = 64;
   std::chrono::seconds read_timeout = std::chrono::seconds(60);

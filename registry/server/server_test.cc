@@ -19,6 +19,7 @@
 
 #include "core/digest.h"
 #include "core/file.h"
+#include "core/testing/subprocess.h"
 #include "core/testing/temp_dir.h"
 #include "store/store.h"
 
@@ -494,6 +495,39 @@ TEST_F(ServerTest, ReadOnlyRefusesWrites) {
   EXPECT_EQ(res->status, 405);
   EXPECT_EQ(ErrorCode(res), "UNSUPPORTED");
   EXPECT_EQ(client_->Get("/v2/")->status, 200);
+}
+
+TEST_F(ServerTest, TooManyUploadsAreRefusedWithRetryAfter) {
+  Start({.max_uploads = 2});
+  EXPECT_EQ(client_->Post("/v2/r/blobs/uploads/", "", "x")->status, 202);
+  EXPECT_EQ(client_->Post("/v2/r/blobs/uploads/", "", "x")->status, 202);
+  auto third = client_->Post("/v2/r/blobs/uploads/", "", "x");
+  EXPECT_EQ(third->status, 429);
+  EXPECT_EQ(ErrorCode(third), "TOOMANYREQUESTS");
+  EXPECT_EQ(third->get_header_value("Retry-After"), "10");
+}
+
+TEST_F(ServerTest, ServesHttpsWithTheGivenCertificate) {
+  std::string cert = dir_.Join("cert.pem"), key = dir_.Join("key.pem");
+  auto made = berth::testing::Run({"openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", key,
+                                   "-out", cert, "-days", "1", "-subj", "/CN=127.0.0.1", "-addext",
+                                   "subjectAltName=IP:127.0.0.1"});
+  ASSERT_EQ(made.exit_code, 0) << made.err;
+  Start({.tls_cert = cert, .tls_key = key});
+  ASSERT_TRUE(server_->url().starts_with("https://")) << server_->url();
+  httplib::Client tls(server_->url());
+  tls.set_ca_cert_path(cert.c_str());
+  tls.enable_server_certificate_verification(true);
+  auto res = tls.Get("/v2/");
+  ASSERT_TRUE(res) << httplib::to_string(res.error());
+  EXPECT_EQ(res->status, 200);
+  // Plain HTTP to the TLS port gets nowhere.
+  httplib::Client plain("http://127.0.0.1:" + std::to_string(server_->port()));
+  auto refused = plain.Get("/v2/");
+  EXPECT_TRUE(!refused || refused->status != 200);
+  // A key that does not exist is an error at start, not a server without TLS.
+  auto bad = RegistryServer::Start(*store_, {.listen = "127.0.0.1:0", .tls_cert = cert, .tls_key = dir_.Join("nope")});
+  EXPECT_FALSE(bad);
 }
 
 // A client that dies halfway through a PATCH: the bytes that arrived stay in

@@ -141,6 +141,12 @@ void StartUpload(Registry& r, const Route& route, const httplib::Request& req, h
     }
     digest = *parsed;
   }
+  if (r.uploads.active() >= r.max_uploads) {
+    DrainBody(req, reader);
+    res.set_header("Retry-After", "10");
+    return SendError(res, {ApiCode::kTooManyRequests,
+                           "too many uploads in progress (" + std::to_string(r.max_uploads) + ")"});
+  }
   auto session = r.uploads.Start();
   if (!session) {
     DrainBody(req, reader);
