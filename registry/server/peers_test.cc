@@ -59,7 +59,8 @@ class PeersTest : public ::testing::Test {
   // Every manifest digest of an index (and the index's own).
   std::vector<std::string> ChildDigests(const std::string& index_bytes) {
     std::vector<std::string> out;
-    for (const auto& m : nlohmann::json::parse(index_bytes)["manifests"]) {
+    const nlohmann::json index = nlohmann::json::parse(index_bytes);
+    for (const auto& m : index["manifests"]) {
       out.push_back(m["digest"].get<std::string>());
     }
     return out;
