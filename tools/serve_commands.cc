@@ -6,11 +6,16 @@
 #include <unistd.h>
 
 #include <cstdio>
+#include <map>
 #include <mutex>
+#include <set>
 
 #include <nlohmann/json.hpp>
 
 #include "core/file.h"
+#include "image/remote.h"
+#include "registry/config/credentials.h"
+#include "registry/config/reference.h"
 #include "registry/server/server.h"
 #include "tools/cli.h"
 
@@ -22,13 +27,72 @@ struct ServeArgs {
   std::string upload_expiry = "1h";
   std::vector<std::string> pull_only;
   bool quiet = false;
+  // Mirror mode.
+  std::vector<std::string> mirrors;       // upstream URLs
+  std::vector<std::string> mirror_users;  // HOST=USER:PASS
+  std::string tag_ttl = "5m";
+  std::string hosts_dir = "/etc/berth/certs.d";
+  std::string ca_file;
 };
+
+// "https://registry-1.docker.io" -> ("docker.io", plain_http=false). The
+// domain is what references and containerd's ?ns= call the registry.
+Result<std::pair<std::string, bool>> ParseUpstream(const std::string& url) {
+  std::string rest = url;
+  bool plain = false;
+  if (rest.starts_with("https://")) {
+    rest = rest.substr(8);
+  } else if (rest.starts_with("http://")) {
+    rest = rest.substr(7);
+    plain = true;
+  }
+  while (rest.ends_with("/")) rest.pop_back();
+  if (rest.empty() || rest.find('/') != std::string::npos) {
+    return InvalidArgument("--mirror " + url + ": expected a registry URL such as https://registry-1.docker.io");
+  }
+  if (rest == "registry-1.docker.io" || rest == "index.docker.io") rest = "docker.io";
+  return std::make_pair(rest, plain);
+}
+
+// The pull client (hosts.toml, credentials, TLS) for each upstream repository.
+Status ConfigureMirror(ServeArgs& args) {
+  if (args.mirrors.empty()) return OkStatus();
+  auto plain_hosts = std::make_shared<std::set<std::string>>();
+  for (const auto& url : args.mirrors) {
+    BERTH_ASSIGN_OR_RETURN(auto upstream, ParseUpstream(url));
+    args.options.mirror.upstreams.push_back(upstream.first);
+    if (upstream.second) plain_hosts->insert(upstream.first);
+  }
+  auto users = std::make_shared<std::map<std::string, std::string>>();
+  for (const auto& entry : args.mirror_users) {
+    size_t eq = entry.find('=');
+    if (eq == std::string::npos) return InvalidArgument("--mirror-user " + entry + ": expected HOST=USER:PASS");
+    (*users)[entry.substr(0, eq)] = entry.substr(eq + 1);
+  }
+  BERTH_ASSIGN_OR_RETURN(args.options.mirror.tag_ttl, ParseDuration(args.tag_ttl));
+  image::RemoteOptions base;
+  base.hosts_dir = args.hosts_dir;
+  base.ca_file = args.ca_file;
+  base.docker_config = registry::DefaultDockerConfigPath();
+  args.options.mirror.open = [base, plain_hosts, users](const std::string& host, const std::string& repository)
+      -> Result<std::shared_ptr<registry::RepositoryClient>> {
+    image::RemoteOptions options = base;
+    options.plain_http = plain_hosts->contains(host);
+    if (auto it = users->find(host); it != users->end()) options.user = it->second;
+    registry::Reference ref{.domain = host, .path = repository, .tag = "latest"};
+    BERTH_ASSIGN_OR_RETURN(auto remote, image::Remote::Open(ref, options));
+    std::shared_ptr<image::Remote> shared(std::move(remote));
+    return std::shared_ptr<registry::RepositoryClient>(shared, &shared->repository());
+  };
+  return OkStatus();
+}
 
 std::string AdminFile(const std::string& root) { return root + "/serve.admin"; }
 
 Status Serve(const GlobalOptions& global, ServeArgs args) {
   BERTH_ASSIGN_OR_RETURN(args.options.upload_expiry, ParseDuration(args.upload_expiry));
   for (const auto& user : args.pull_only) args.options.access.pull_only.insert(user);
+  BERTH_RETURN_IF_ERROR(ConfigureMirror(args));
   if (!args.quiet) {
     static std::mutex log_mu;
     args.options.access_log = [](std::string_view line) {
@@ -113,6 +177,13 @@ void AddServeCommands(CLI::App& app, const GlobalOptions& global, Action* action
   serve->add_option("--threads", o.threads, "Worker threads, one connection each (default 64)");
   serve->add_option("--max-uploads", o.max_uploads, "Upload sessions open at once; more get 429 (default 1000)");
   serve->add_flag("-q,--quiet", args->quiet, "No access log on stderr");
+  serve->add_option("--mirror", args->mirrors,
+                    "Be a pull-through cache of this registry URL (repeatable; the first answers requests "
+                    "without containerd's ?ns=)");
+  serve->add_option("--mirror-user", args->mirror_users, "HOST=USER:PASS for an upstream (else ~/.docker/config.json)");
+  serve->add_option("--mirror-tag-ttl", args->tag_ttl, "How long a tag resolved upstream is trusted (default 5m)");
+  serve->add_option("--hosts-dir", args->hosts_dir, "containerd-style hosts.toml directory for the upstreams");
+  serve->add_option("--ca-file", args->ca_file, "Extra CA certificate bundle (PEM) for the upstreams");
   serve->callback([&global, args, action] {
     *action = [&global, args] { return Serve(global, *args); };
   });

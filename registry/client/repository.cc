@@ -1,6 +1,7 @@
 #include "registry/client/repository.h"
 
 #include <algorithm>
+#include <cstdlib>
 #include <charconv>
 #include <nlohmann/json.hpp>
 #include <thread>
@@ -226,12 +227,14 @@ Status RepositoryClient::FetchBlob(const oci::Descriptor& blob, int64_t offset,
                                    const std::function<Status(std::string_view)>& sink) {
   const std::string what = "blob " + blob.digest.str();
   int64_t delivered = offset;
+  // An unknown size (< 0) is learnt from the first answer.
+  int64_t size = blob.size;
   std::optional<Error> last;
   for (const Host& host : hosts_) {
     if (!host.can_pull) continue;
     std::chrono::milliseconds backoff = retry_.initial_backoff;
     for (int attempt = 1; attempt <= retry_.max_attempts; ++attempt) {
-      if (delivered == blob.size && blob.size > 0) return OkStatus();
+      if (delivered == size && size > 0) return OkStatus();
       HttpRequest req = NewRequest(host, "GET", "/blobs/" + blob.digest.str());
       if (delivered > 0) req.headers.emplace("Range", "bytes=" + std::to_string(delivered) + "-");
       int64_t skip = 0;
@@ -239,6 +242,15 @@ Status RepositoryClient::FetchBlob(const oci::Descriptor& blob, int64_t offset,
       s.on_head = [&](const HttpResponse& head) -> Status {
         // A server that ignores Range sends the whole blob again.
         skip = head.status == 200 ? delivered : 0;
+        if (size < 0 && head.status == 200 && !head.Header("content-length").empty()) {
+          size = std::strtoll(head.Header("content-length").c_str(), nullptr, 10);
+        }
+        if (size < 0 && head.status == 206) {
+          std::string range = head.Header("content-range");
+          if (size_t slash = range.rfind('/'); slash != std::string::npos && range.substr(slash + 1) != "*") {
+            size = std::strtoll(range.c_str() + slash + 1, nullptr, 10);
+          }
+        }
         if (head.status == 206) {
           std::string range = head.Header("content-range");
           if (!range.starts_with("bytes " + std::to_string(delivered) + "-")) {
@@ -255,8 +267,8 @@ Status RepositoryClient::FetchBlob(const oci::Descriptor& blob, int64_t offset,
           skip -= static_cast<int64_t>(n);
         }
         if (chunk.empty()) return OkStatus();
-        if (delivered + static_cast<int64_t>(chunk.size()) > blob.size) {
-          return DataLoss(what + ": registry sent more than the " + std::to_string(blob.size) +
+        if (size >= 0 && delivered + static_cast<int64_t>(chunk.size()) > size) {
+          return DataLoss(what + ": registry sent more than the " + std::to_string(size) +
                           " bytes the descriptor names");
         }
         BERTH_RETURN_IF_ERROR(sink(chunk));
@@ -269,10 +281,10 @@ Status RepositoryClient::FetchBlob(const oci::Descriptor& blob, int64_t offset,
         if (resp.error().code() != Code::kUnavailable) return std::unexpected(resp.error());
         last = resp.error().WithContext(what);  // cut connection: resume from `delivered`
       } else if (Is2xx(resp->status)) {
-        if (delivered == blob.size) return OkStatus();
+        if (delivered == size || size < 0) return OkStatus();
         last = Error(Code::kUnavailable, what + ": body ended after " + std::to_string(delivered) +
-                                             " of " + std::to_string(blob.size) + " bytes");
-      } else if (resp->status == 416 && delivered == blob.size) {
+                                             " of " + std::to_string(size) + " bytes");
+      } else if (resp->status == 416 && delivered == size) {
         return OkStatus();
       } else if (IsRetryable(resp->status)) {
         last = HttpStatusError(what, *resp);

@@ -61,7 +61,9 @@ class RepositoryClient {
   // connection or a retryable status the request resumes with a Range header
   // at the first byte not yet delivered. Does not verify the digest (the
   // content store does, on commit); does stop with data-loss when the server
-  // sends more than descriptor.size bytes.
+  // sends more than descriptor.size bytes. A size < 0 means unknown (a
+  // pull-through mirror asked for a digest): it is taken from the first
+  // answer's Content-Length or Content-Range.
   Status FetchBlob(const oci::Descriptor& blob, int64_t offset,
                    const std::function<Status(std::string_view)>& sink);
 

@@ -3,6 +3,7 @@
 #include <sys/mman.h>
 
 #include <algorithm>
+#include <limits>
 #include <mutex>
 #include <vector>
 
@@ -16,9 +17,67 @@ constexpr size_t kMapThreshold = 4 << 20;
 
 }  // namespace
 
-void GetBlob(Registry& r, const Route& route, httplib::Response& res) {
+// Mirror mode, a blob the store does not have: streamed from the fetch that
+// brings it (started here or by another client). A fetch that fails (cut
+// that cannot be resumed, digest mismatch) cuts this connection before the
+// last byte.
+void StreamFetchedBlob(Registry& r, std::shared_ptr<BlobFetch> fetch, const Digest& digest,
+                       const httplib::Request& req, httplib::Response& res) {
+  if (req.method == "HEAD") {
+    // The client will want the bytes next; answer once they are here.
+    if (fetch->WaitReadable(std::numeric_limits<int64_t>::max() - 1) < 0) {
+      return SendError(res, {ApiCode::kUnavailable, "fetching " + digest.str() + " from the upstream failed"});
+    }
+    auto info = r.store.content().Stat(digest);
+    if (!info) return SendError(res, {ApiCode::kBlobUnknown, "blob unknown: " + digest.str()});
+    res.status = 200;
+    res.set_header("Docker-Content-Digest", digest.str());
+    res.set_header("Content-Length", std::to_string(info->size));
+    return;
+  }
+  res.status = 200;
+  res.set_header("Docker-Content-Digest", digest.str());
+  struct State {
+    std::shared_ptr<BlobFetch> fetch;
+    std::unique_ptr<store::Reader> reader;
+    std::vector<char> buffer;
+  };
+  auto state = std::make_shared<State>(State{std::move(fetch), nullptr, {}});
+  store::ContentStore* content = &r.store.content();
+  res.set_chunked_content_provider("application/octet-stream", [state, content](size_t offset, httplib::DataSink& sink) {
+    int64_t readable = state->fetch->WaitReadable(static_cast<int64_t>(offset));
+    if (readable < 0) return false;
+    if (static_cast<int64_t>(offset) >= readable) {
+      sink.done();
+      return true;
+    }
+    if (!state->reader) {
+      auto reader = content->IngestReader(state->fetch->ingest_ref());
+      if (!reader) return false;
+      state->reader = std::move(*reader);
+      state->buffer.resize(kChunk);
+    }
+    size_t want = std::min<size_t>(state->buffer.size(), static_cast<size_t>(readable - static_cast<int64_t>(offset)));
+    auto got = state->reader->ReadAt(state->buffer.data(), want, static_cast<int64_t>(offset));
+    if (!got || *got == 0) return false;
+    return sink.write(state->buffer.data(), *got);
+  });
+}
+
+void GetBlob(Registry& r, const Route& route, std::string_view ns, const httplib::Request& req,
+             httplib::Response& res) {
   auto digest = Digest::Parse(route.reference);
   if (!digest) return SendError(res, {ApiCode::kDigestInvalid, digest.error().message()});
+  if (r.mirror && !r.store.content().Stat(*digest)) {
+    std::string host = r.mirror->UpstreamFor(ns);
+    if (host.empty()) return SendError(res, {ApiCode::kNameUnknown, "no upstream configured for ns=" + std::string(ns)});
+    auto fetch = r.mirror->FetchBlob(host, route.name, *digest);
+    if (!fetch) return SendError(res, FromStatus(fetch.error(), ApiCode::kBlobUnknown, ApiCode::kBlobUnknown));
+    if (*fetch) return StreamFetchedBlob(r, *fetch, *digest, req, res);
+    // Stored meanwhile: served below like any other.
+  } else if (r.mirror) {
+    r.mirror->CountHit();
+  }
   auto opened = r.store.content().ReaderAt(*digest);
   if (!opened) {
     return SendError(res, FromStatus(opened.error(), ApiCode::kBlobUnknown, ApiCode::kBlobUnknown));

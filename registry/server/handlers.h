@@ -17,6 +17,7 @@
 #include "core/digest.h"
 #include "registry/server/api_error.h"
 #include "registry/server/content_holds.h"
+#include "registry/server/mirror.h"
 #include "registry/server/referrers_index.h"
 #include "registry/server/routes.h"
 #include "registry/server/upload_sessions.h"
@@ -61,6 +62,7 @@ struct Registry {
   UploadSessions uploads;
   ReferrersIndex referrers;
   ManifestCache manifests;
+  std::unique_ptr<Mirror> mirror;  // set in pull-through mirror mode
   // Manifest writes and deletes hold it shared, garbage collection
   // exclusively: a manifest's blobs cannot vanish between the check that they
   // exist and the tag that makes them reachable.
@@ -90,7 +92,8 @@ void PutManifest(Registry& r, const Route& route, std::string_view ns, const htt
 void DeleteManifest(Registry& r, const Route& route, std::string_view ns, httplib::Response& res);
 
 // Blobs and uploads (blob_handlers.cc, upload_handlers.cc).
-void GetBlob(Registry& r, const Route& route, httplib::Response& res);
+void GetBlob(Registry& r, const Route& route, std::string_view ns, const httplib::Request& req,
+             httplib::Response& res);
 void DeleteBlob(Registry& r, const Route& route, httplib::Response& res);
 void StartUpload(Registry& r, const Route& route, const httplib::Request& req, httplib::Response& res,
                  const httplib::ContentReader& reader);

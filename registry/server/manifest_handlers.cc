@@ -95,8 +95,37 @@ Status StoreManifest(Registry& r, const Digest& digest, std::string_view bytes) 
 
 }  // namespace
 
+// Mirror mode: the upstream's answer (or the cache's, see mirror.h).
+void GetMirroredManifest(Registry& r, const Route& route, std::string_view ns, httplib::Response& res) {
+  std::string host = r.mirror->UpstreamFor(ns);
+  if (host.empty()) {
+    return SendError(res, {ApiCode::kNameUnknown, "no upstream configured for ns=" + std::string(ns)});
+  }
+  if (LooksLikeDigest(route.reference) && !Digest::Parse(route.reference)) {
+    return SendError(res, {ApiCode::kDigestInvalid, "invalid digest " + route.reference});
+  }
+  if (!LooksLikeDigest(route.reference) && !IsValidTag(route.reference)) {
+    return SendError(res, {ApiCode::kManifestUnknown, "invalid tag \"" + route.reference + "\""});
+  }
+  auto manifest = r.mirror->GetManifest(host, route.name, route.reference);
+  if (!manifest) {
+    return SendError(res, FromStatus(manifest.error(), ApiCode::kManifestUnknown, ApiCode::kManifestInvalid));
+  }
+  std::string media_type = manifest->media_type;
+  if (media_type.empty()) {
+    auto detected = oci::DetectMediaType(manifest->bytes);
+    if (!detected) return SendError(res, {ApiCode::kManifestUnknown, detected.error().message()});
+    media_type = *detected;
+  }
+  res.status = 200;
+  res.set_header("Docker-Content-Digest", manifest->digest.str());
+  res.set_header("ETag", "\"" + manifest->digest.str() + "\"");
+  res.set_content(manifest->bytes, media_type);
+}
+
 void GetManifest(Registry& r, const Route& route, std::string_view ns, const httplib::Request&,
                  httplib::Response& res) {
+  if (r.mirror) return GetMirroredManifest(r, route, ns, res);
   std::string name = ImageNameOf(route.name, ns);
   std::optional<Digest> digest;
   std::string media_type;

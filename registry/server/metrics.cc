@@ -2,6 +2,8 @@
 
 #include <cstdio>
 
+#include "registry/server/mirror.h"
+
 namespace berth::registry::server {
 namespace {
 
@@ -71,6 +73,27 @@ std::string Metrics::Render(const Gauges& gauges) {
   out += "# HELP berth_uploads_in_progress Blob upload sessions open.\n";
   out += "# TYPE berth_uploads_in_progress gauge\n";
   Line(out, "berth_uploads_in_progress", "", std::to_string(gauges.uploads_in_progress));
+  return out;
+}
+
+std::string RenderMirrorStats(const MirrorStats& stats) {
+  std::string out;
+  auto counter = [&](std::string_view name, std::string_view help, int64_t value) {
+    out += "# HELP ";
+    out += name;
+    out += ' ';
+    out += help;
+    out += "\n# TYPE ";
+    out += name;
+    out += " counter\n";
+    Line(out, name, "", std::to_string(value));
+  };
+  counter("berth_mirror_hits_total", "Mirror requests answered from the store.", stats.hits);
+  counter("berth_mirror_misses_total", "Mirror requests that needed the upstream.", stats.misses);
+  counter("berth_mirror_upstream_bytes_total", "Blob bytes fetched from upstreams.", stats.upstream_bytes);
+  counter("berth_mirror_stale_tags_total", "Tags answered from the cache while the upstream failed.",
+          stats.stale_tags);
+  counter("berth_mirror_corrupt_total", "Upstream blobs refused for a digest mismatch.", stats.corrupt);
   return out;
 }
 

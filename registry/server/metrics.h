@@ -19,6 +19,11 @@ struct Gauges {
   int64_t uploads_in_progress = 0;
 };
 
+struct MirrorStats;
+
+// The pull-through mirror's counters (hits, misses, upstream bytes, ...).
+std::string RenderMirrorStats(const MirrorStats& stats);
+
 class Metrics {
  public:
   // One finished request.

@@ -56,7 +56,11 @@ bool IsWrite(const std::string& method) { return method != "GET" && method != "H
 class RegistryServerImpl final : public RegistryServer {
  public:
   RegistryServerImpl(store::Store& store, ServerOptions options, std::unique_ptr<AccessControl> access)
-      : options_(std::move(options)), registry_(store, options_.upload_expiry, static_cast<size_t>(std::max(1, options_.max_uploads))), access_(std::move(access)) {}
+      : options_(std::move(options)),
+        registry_(store, options_.upload_expiry, static_cast<size_t>(std::max(1, options_.max_uploads))),
+        access_(std::move(access)) {
+    if (!options_.mirror.upstreams.empty()) registry_.mirror = std::make_unique<Mirror>(store, options_.mirror);
+  }
 
   ~RegistryServerImpl() override { Stop(); }
 
@@ -193,7 +197,7 @@ class RegistryServerImpl final : public RegistryServer {
       drain();
       return SendError(res, {ApiCode::kDenied, "user " + decision.user + " may only pull"});
     }
-    if (right == Right::kPush && options_.read_only) {
+    if (right == Right::kPush && (options_.read_only || registry_.mirror)) {
       drain();
       return SendError(res, {ApiCode::kUnsupported, "this registry is read-only"});
     }
@@ -229,7 +233,7 @@ class RegistryServerImpl final : public RegistryServer {
         if (m == "DELETE") return DeleteManifest(r, route, ns, res);
         break;
       case Endpoint::kBlob:
-        if (get) return GetBlob(r, route, res);
+        if (get) return GetBlob(r, route, ns, req, res);
         if (m == "DELETE") return DeleteBlob(r, route, res);
         break;
       case Endpoint::kUploadStart:
@@ -267,8 +271,10 @@ class RegistryServerImpl final : public RegistryServer {
       gauges = cached_gauges_;
     }
     gauges.uploads_in_progress = static_cast<int64_t>(registry_.uploads.active());
+    std::string text = metrics_.Render(gauges);
+    if (registry_.mirror) text += RenderMirrorStats(registry_.mirror->stats());
     res.status = 200;
-    res.set_content(metrics_.Render(gauges), "text/plain; version=0.0.4");
+    res.set_content(text, "text/plain; version=0.0.4");
   }
 
   void ServeGc(const httplib::Request& req, httplib::Response& res) {

@@ -20,6 +20,7 @@
 
 #include "core/status.h"
 #include "registry/server/access.h"
+#include "registry/server/mirror.h"
 #include "store/store.h"
 
 namespace berth::registry::server {
@@ -43,6 +44,9 @@ struct ServerOptions {
   std::chrono::seconds read_timeout = std::chrono::seconds(60);
   // Receives one line per request (the access log). Null: no log.
   std::function<void(std::string_view)> access_log;
+  // Pull-through mirror mode when mirror.upstreams is not empty (see
+  // mirror.h); writes are then refused.
+  MirrorOptions mirror;
   // Bearer token for the admin endpoint POST /-/berth/gc; "" disables it.
   std::string admin_token;
 };

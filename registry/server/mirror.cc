@@ -1,0 +1,228 @@
+#include "registry/server/mirror.h"
+
+#include <algorithm>
+#include <limits>
+
+#include "oci/media_types.h"
+
+namespace berth::registry::server {
+namespace {
+
+constexpr std::string_view kMirrorLabel = "mirror";
+
+bool IsDigestReference(const std::string& reference) { return reference.find(':') != std::string::npos; }
+
+}  // namespace
+
+int64_t BlobFetch::WaitReadable(int64_t offset) {
+  std::unique_lock lock(mu_);
+  // Hold the last byte back until the blob is verified: a client never
+  // receives a whole blob whose digest turned out wrong.
+  cv_.wait(lock, [&] { return failed_ || done_ || written_ - 1 > offset; });
+  if (failed_) return -1;
+  return done_ ? written_ : written_ - 1;
+}
+
+bool BlobFetch::done() {
+  std::lock_guard lock(mu_);
+  return done_;
+}
+
+Mirror::Mirror(store::Store& store, MirrorOptions options) : store_(store), options_(std::move(options)) {}
+
+Mirror::~Mirror() {
+  std::vector<Worker> workers;
+  {
+    std::lock_guard lock(mu_);
+    workers.swap(workers_);
+  }
+  for (auto& w : workers) w.thread.join();
+}
+
+std::string Mirror::UpstreamFor(std::string_view ns) const {
+  if (options_.upstreams.empty()) return "";
+  if (ns.empty()) return options_.upstreams.front();
+  auto it = std::find(options_.upstreams.begin(), options_.upstreams.end(), ns);
+  return it == options_.upstreams.end() ? "" : *it;
+}
+
+std::shared_ptr<std::mutex> Mirror::KeyLock(const std::string& key) {
+  std::lock_guard lock(mu_);
+  auto& weak = key_locks_[key];
+  auto strong = weak.lock();
+  if (!strong) {
+    strong = std::make_shared<std::mutex>();
+    weak = strong;
+  }
+  if (key_locks_.size() > 4096) std::erase_if(key_locks_, [](const auto& kv) { return kv.second.expired(); });
+  return strong;
+}
+
+Result<std::shared_ptr<RepositoryClient>> Mirror::Client(const std::string& host, const std::string& repository) {
+  std::string key = host + "/" + repository;
+  {
+    std::lock_guard lock(mu_);
+    if (auto it = clients_.find(key); it != clients_.end()) return it->second;
+  }
+  if (!options_.open) return FailedPrecondition("mirror: no upstream client");
+  BERTH_ASSIGN_OR_RETURN(auto client, options_.open(host, repository));
+  std::lock_guard lock(mu_);
+  return clients_.emplace(key, std::move(client)).first->second;
+}
+
+Result<Mirror::Manifest> Mirror::FetchManifestUpstream(const std::string& host, const std::string& repository,
+                                                       const std::string& reference) {
+  BERTH_ASSIGN_OR_RETURN(auto client, Client(host, repository));
+  BERTH_ASSIGN_OR_RETURN(FetchedManifest fetched, client->FetchManifest(reference));
+  Manifest m{fetched.descriptor.digest, fetched.descriptor.media_type, std::move(fetched.bytes)};
+  BERTH_RETURN_IF_ERROR(StoreManifest(m));
+  return m;
+}
+
+Status Mirror::StoreManifest(const Manifest& m) {
+  store::Labels labels{{std::string(store::kGcRootLabel), std::string(kMirrorLabel)}};
+  if (store_.content().Stat(m.digest)) return OkStatus();
+  auto writer = store_.content().OpenWriter(
+      {.ref = "mirror-manifest-" + std::string(m.digest.hex()), .expected = m.digest});
+  if (!writer) {
+    if (writer.error().code() == Code::kAlreadyExists) return OkStatus();
+    return std::unexpected(writer.error());
+  }
+  if (auto s = (*writer)->Write(m.bytes); !s) {
+    (void)(*writer)->Abort();
+    return s;
+  }
+  BERTH_RETURN_IF_ERROR((*writer)->Commit(static_cast<int64_t>(m.bytes.size()), m.digest, labels));
+  return OkStatus();
+}
+
+Result<Mirror::Manifest> Mirror::GetManifest(const std::string& host, const std::string& repository,
+                                             const std::string& reference) {
+  std::string key = host + "/" + repository + (IsDigestReference(reference) ? "@" : ":") + reference;
+  auto key_lock = KeyLock(key);
+  std::lock_guard resolving(*key_lock);  // concurrent asks for one manifest share one upstream request
+
+  if (IsDigestReference(reference)) {
+    BERTH_ASSIGN_OR_RETURN(Digest digest, Digest::Parse(reference));
+    if (auto bytes = store_.content().ReadBlob(digest, 4 << 20)) {
+      CountHit();
+      return Manifest{digest, "", std::move(*bytes)};  // the caller detects the type
+    }
+    {
+      std::lock_guard lock(mu_);
+      ++stats_.misses;
+    }
+    return FetchManifestUpstream(host, repository, reference);
+  }
+
+  {
+    std::lock_guard lock(mu_);
+    auto it = tags_.find(key);
+    if (it != tags_.end() && std::chrono::steady_clock::now() - it->second.fetched < options_.tag_ttl) {
+      ++stats_.hits;
+      return it->second.manifest;
+    }
+  }
+  auto fetched = FetchManifestUpstream(host, repository, reference);
+  std::lock_guard lock(mu_);
+  if (fetched) {
+    ++stats_.misses;
+    tags_.insert_or_assign(key, TagAnswer{*fetched, std::chrono::steady_clock::now()});
+    return fetched;
+  }
+  if (fetched.error().code() == Code::kNotFound) {
+    tags_.erase(key);
+    return fetched;
+  }
+  // The upstream fails: the last answer we know, if any, is better than none.
+  if (auto it = tags_.find(key); it != tags_.end() && store_.content().Stat(it->second.manifest.digest)) {
+    ++stats_.stale_tags;
+    return it->second.manifest;
+  }
+  if (auto image = store_.images().Get(host + "/" + repository + ":" + reference)) {
+    if (auto bytes = store_.content().ReadBlob(image->target.digest, 4 << 20)) {
+      ++stats_.stale_tags;
+      return Manifest{image->target.digest, image->target.media_type, std::move(*bytes)};
+    }
+  }
+  return fetched;
+}
+
+Result<std::shared_ptr<BlobFetch>> Mirror::FetchBlob(const std::string& host, const std::string& repository,
+                                                     const Digest& digest) {
+  BERTH_ASSIGN_OR_RETURN(auto client, Client(host, repository));
+  std::lock_guard lock(mu_);
+  if (auto it = fetches_.find(digest.str()); it != fetches_.end()) {
+    ++stats_.misses;
+    return it->second;
+  }
+  if (store_.content().Stat(digest)) return std::shared_ptr<BlobFetch>();
+  std::string ref = "mirror-blob-" + std::string(digest.hex());
+  // Opened here, before any client reads the ingest it names.
+  auto writer = store_.content().OpenWriter({.ref = ref, .expected = digest});
+  if (!writer) {
+    if (writer.error().code() == Code::kAlreadyExists) return std::shared_ptr<BlobFetch>();
+    return std::unexpected(writer.error());
+  }
+  auto fetch = std::shared_ptr<BlobFetch>(new BlobFetch(ref));
+  fetch->written_ = (*writer)->offset();
+  fetches_[digest.str()] = fetch;
+  ++stats_.misses;
+  std::shared_ptr<store::Writer> shared_writer(std::move(*writer));
+  // Join the threads of fetches that have ended.
+  for (auto it = workers_.begin(); it != workers_.end();) {
+    if (*it->finished) {
+      it->thread.join();
+      it = workers_.erase(it);
+    } else {
+      ++it;
+    }
+  }
+  auto finished = std::make_shared<std::atomic<bool>>(false);
+  std::thread thread([this, fetch, client, digest, shared_writer, finished] {
+    oci::Descriptor blob{.media_type = "application/octet-stream", .digest = digest, .size = -1};
+    Status fetched = client->FetchBlob(blob, shared_writer->offset(), [&](std::string_view chunk) -> Status {
+      BERTH_RETURN_IF_ERROR(shared_writer->Write(chunk));
+      {
+        std::lock_guard l(fetch->mu_);
+        fetch->written_ += static_cast<int64_t>(chunk.size());
+      }
+      fetch->cv_.notify_all();
+      std::lock_guard l(mu_);
+      stats_.upstream_bytes += static_cast<int64_t>(chunk.size());
+      return OkStatus();
+    });
+    Status committed = fetched;
+    if (fetched) {
+      auto c = shared_writer->Commit(-1, digest, {{std::string(store::kGcRootLabel), std::string(kMirrorLabel)}});
+      if (!c) committed = std::unexpected(c.error());
+    }
+    if (!committed) {
+      (void)shared_writer->Abort();  // a wrong digest, or a cut we could not resume: nothing is kept
+    }
+    {
+      std::lock_guard l(fetch->mu_);
+      fetch->done_ = committed.has_value();
+      fetch->failed_ = !committed.has_value();
+    }
+    fetch->cv_.notify_all();
+    std::lock_guard l(mu_);
+    if (!committed && committed.error().code() == Code::kDataLoss) ++stats_.corrupt;
+    fetches_.erase(digest.str());
+    *finished = true;
+  });
+  workers_.push_back({std::move(thread), finished});
+  return fetch;
+}
+
+void Mirror::CountHit() {
+  std::lock_guard lock(mu_);
+  ++stats_.hits;
+}
+
+MirrorStats Mirror::stats() {
+  std::lock_guard lock(mu_);
+  return stats_;
+}
+
+}  // namespace berth::registry::server
