@@ -468,6 +468,50 @@ TEST_F(E2eTest, CtrPullsFromBerthServeAndRuns) {
   EXPECT_EQ((*serve)->Stop(), 0) << (*serve)->LogTail();
 }
 
+// containerd with a hosts.toml that sends the registry's host to a Berth
+// pull-through mirror: the pull goes through the mirror (containerd adds
+// ?ns=<host>), the mirror caches it, and a container runs.
+TEST_F(E2eTest, CtrPullsThroughBerthMirrorAndRuns) {
+  if (!Have("runc")) GTEST_SKIP() << "runc not installed";
+  StartContainerd();
+  auto port = registry::testing::PickFreePort();
+  ASSERT_TRUE(port);
+  std::string mirror = "127.0.0.1:" + std::to_string(*port);
+  std::string root = dir_.Join("mirror-root");
+  auto serve = Process::Spawn({berth::testing::BerthBinary(), "--root", root, "serve", "--listen", mirror,
+                               "--mirror", "http://" + reg_->host()},
+                              dir_.Join("mirror.log"));
+  ASSERT_TRUE(serve) << serve.error().message();
+  bool up = false;
+  for (int i = 0; i < 300 && !up; ++i) {
+    up = registry::testing::HttpGetStatus(*port, "/v2/").value_or(0) == 200;
+    if (!up) std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  ASSERT_TRUE(up) << (*serve)->LogTail();
+  std::string hosts_dir = dir_.Join("certs.d");
+  fs::create_directories(hosts_dir + "/" + reg_->host());
+  std::ofstream(hosts_dir + "/" + reg_->host() + "/hosts.toml")
+      << "server = \"http://" << reg_->host() << "\"\n\n[host.\"http://" << mirror
+      << "\"]\n  capabilities = [\"pull\", \"resolve\"]\n";
+
+  std::string ref = Ref("runnable");
+  RunResult pull = ctrd_->Ctr({"images", "pull", "--hosts-dir", hosts_dir, ref});
+  ASSERT_EQ(pull.exit_code, 0) << Show(pull) << (*serve)->LogTail();
+  std::string id = "berth-mirror-" + suffix_;
+  RunResult run = ctrd_->Ctr({"run", "--rm", ref, id, "/bin/sh", "-c", "echo through the mirror"});
+  EXPECT_EQ(run.exit_code, 0) << Show(run);
+  EXPECT_EQ(run.out, "through the mirror\n");
+  // The mirror served it: containerd's requests carry ?ns=, and the image's
+  // manifest is now in the mirror's store.
+  std::string log = ReadAll(dir_.Join("mirror.log"));
+  std::string ns = reg_->host();
+  ns.replace(ns.find(':'), 1, "%3A");
+  EXPECT_NE(log.find("/v2/e2e/runnable/manifests/1?ns=" + ns), std::string::npos) << log;
+  EXPECT_EQ((*serve)->Stop(), 0);
+  RunResult info = Berth(root, {"content", "info", images_["runnable"]["manifest"].get<std::string>()});
+  EXPECT_EQ(info.exit_code, 0) << Show(info);
+}
+
 // ---- hostile layers ----
 
 struct HostileCase {
