@@ -31,9 +31,27 @@ struct ServeArgs {
   std::vector<std::string> mirrors;       // upstream URLs
   std::vector<std::string> mirror_users;  // HOST=USER:PASS
   std::string tag_ttl = "5m";
+  std::string cache_max = "0";
   std::string hosts_dir = "/etc/berth/certs.d";
   std::string ca_file;
 };
+
+// "500M", "20G", "1048576" -> bytes (K/M/G/T are powers of 1024).
+Result<int64_t> ParseByteSize(const std::string& text) {
+  size_t used = 0;
+  long double value = 0;
+  try {
+    value = std::stold(text, &used);
+  } catch (...) {
+    return InvalidArgument("size \"" + text + "\": expected a number of bytes such as 500M or 20G");
+  }
+  std::string unit = text.substr(used);
+  if (!unit.empty() && (unit.back() == 'B' || unit.back() == 'b')) unit.pop_back();
+  int shift = unit.empty() ? 0 : unit == "K" || unit == "k" ? 10 : unit == "M" || unit == "m" ? 20
+            : unit == "G" || unit == "g" ? 30 : unit == "T" || unit == "t" ? 40 : -1;
+  if (shift < 0 || value < 0) return InvalidArgument("size \"" + text + "\": unknown unit");
+  return static_cast<int64_t>(value * static_cast<long double>(int64_t{1} << shift));
+}
 
 // "https://registry-1.docker.io" -> ("docker.io", plain_http=false). The
 // domain is what references and containerd's ?ns= call the registry.
@@ -70,6 +88,7 @@ Status ConfigureMirror(ServeArgs& args) {
     (*users)[entry.substr(0, eq)] = entry.substr(eq + 1);
   }
   BERTH_ASSIGN_OR_RETURN(args.options.mirror.tag_ttl, ParseDuration(args.tag_ttl));
+  BERTH_ASSIGN_OR_RETURN(args.options.mirror.cache_max_bytes, ParseByteSize(args.cache_max));
   image::RemoteOptions base;
   base.hosts_dir = args.hosts_dir;
   base.ca_file = args.ca_file;
@@ -182,6 +201,8 @@ void AddServeCommands(CLI::App& app, const GlobalOptions& global, Action* action
                     "without containerd's ?ns=)");
   serve->add_option("--mirror-user", args->mirror_users, "HOST=USER:PASS for an upstream (else ~/.docker/config.json)");
   serve->add_option("--mirror-tag-ttl", args->tag_ttl, "How long a tag resolved upstream is trusted (default 5m)");
+  serve->add_option("--cache-max-bytes", args->cache_max,
+                    "Evict least recently used mirrored blobs beyond this size, e.g. 20G (default: no limit)");
   serve->add_option("--hosts-dir", args->hosts_dir, "containerd-style hosts.toml directory for the upstreams");
   serve->add_option("--ca-file", args->ca_file, "Extra CA certificate bundle (PEM) for the upstreams");
   serve->callback([&global, args, action] {

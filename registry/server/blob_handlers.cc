@@ -76,7 +76,7 @@ void GetBlob(Registry& r, const Route& route, std::string_view ns, const httplib
     if (*fetch) return StreamFetchedBlob(r, *fetch, *digest, req, res);
     // Stored meanwhile: served below like any other.
   } else if (r.mirror) {
-    r.mirror->CountHit();
+    r.mirror->CountHit(*digest);
   }
   auto opened = r.store.content().ReaderAt(*digest);
   if (!opened) {

@@ -94,6 +94,10 @@ std::string RenderMirrorStats(const MirrorStats& stats) {
   counter("berth_mirror_stale_tags_total", "Tags answered from the cache while the upstream failed.",
           stats.stale_tags);
   counter("berth_mirror_corrupt_total", "Upstream blobs refused for a digest mismatch.", stats.corrupt);
+  counter("berth_mirror_evicted_total", "Cached blobs removed to stay under --cache-max-bytes.", stats.evicted);
+  out += "# HELP berth_mirror_cached_bytes Bytes of blobs the mirror fetched and still stores.\n";
+  out += "# TYPE berth_mirror_cached_bytes gauge\n";
+  Line(out, "berth_mirror_cached_bytes", "", std::to_string(stats.cached_bytes));
   return out;
 }
 

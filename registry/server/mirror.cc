@@ -2,8 +2,10 @@
 
 #include <algorithm>
 #include <limits>
+#include <set>
 
 #include "oci/media_types.h"
+#include "store/references.h"
 
 namespace berth::registry::server {
 namespace {
@@ -28,7 +30,15 @@ bool BlobFetch::done() {
   return done_;
 }
 
-Mirror::Mirror(store::Store& store, MirrorOptions options) : store_(store), options_(std::move(options)) {}
+Mirror::Mirror(store::Store& store, MirrorOptions options) : store_(store), options_(std::move(options)) {
+  // What earlier runs cached counts against the limit too.
+  store::Filter cached;
+  cached.labels[std::string(store::kGcRootLabel)] = std::string(kMirrorLabel);
+  (void)store_.content().Walk(cached, [&](const store::Info& info) {
+    stats_.cached_bytes += info.size;
+    return true;
+  });
+}
 
 Mirror::~Mirror() {
   std::vector<Worker> workers;
@@ -93,6 +103,9 @@ Status Mirror::StoreManifest(const Manifest& m) {
     return s;
   }
   BERTH_RETURN_IF_ERROR((*writer)->Commit(static_cast<int64_t>(m.bytes.size()), m.digest, labels));
+  std::lock_guard lock(mu_);
+  stats_.cached_bytes += static_cast<int64_t>(m.bytes.size());
+  last_used_[m.digest.str()] = std::chrono::system_clock::now();
   return OkStatus();
 }
 
@@ -105,7 +118,7 @@ Result<Mirror::Manifest> Mirror::GetManifest(const std::string& host, const std:
   if (IsDigestReference(reference)) {
     BERTH_ASSIGN_OR_RETURN(Digest digest, Digest::Parse(reference));
     if (auto bytes = store_.content().ReadBlob(digest, 4 << 20)) {
-      CountHit();
+      CountHit(digest);
       return Manifest{digest, "", std::move(*bytes)};  // the caller detects the type
     }
     {
@@ -120,6 +133,7 @@ Result<Mirror::Manifest> Mirror::GetManifest(const std::string& host, const std:
     auto it = tags_.find(key);
     if (it != tags_.end() && std::chrono::steady_clock::now() - it->second.fetched < options_.tag_ttl) {
       ++stats_.hits;
+      last_used_[it->second.manifest.digest.str()] = std::chrono::system_clock::now();
       return it->second.manifest;
     }
   }
@@ -206,18 +220,87 @@ Result<std::shared_ptr<BlobFetch>> Mirror::FetchBlob(const std::string& host, co
       fetch->failed_ = !committed.has_value();
     }
     fetch->cv_.notify_all();
-    std::lock_guard l(mu_);
-    if (!committed && committed.error().code() == Code::kDataLoss) ++stats_.corrupt;
-    fetches_.erase(digest.str());
+    {
+      std::lock_guard l(mu_);
+      if (!committed && committed.error().code() == Code::kDataLoss) ++stats_.corrupt;
+      if (committed) {
+        std::lock_guard f(fetch->mu_);
+        stats_.cached_bytes += fetch->written_;
+        last_used_[digest.str()] = std::chrono::system_clock::now();
+      }
+      fetches_.erase(digest.str());
+    }
+    if (committed) Evict();
     *finished = true;
   });
   workers_.push_back({std::move(thread), finished});
   return fetch;
 }
 
-void Mirror::CountHit() {
+void Mirror::CountHit(const Digest& digest) {
   std::lock_guard lock(mu_);
   ++stats_.hits;
+  last_used_[digest.str()] = std::chrono::system_clock::now();
+}
+
+void Mirror::Evict() {
+  if (options_.cache_max_bytes <= 0) return;
+  std::lock_guard evicting(evict_mu_);
+  {
+    std::lock_guard lock(mu_);
+    if (stats_.cached_bytes <= options_.cache_max_bytes) return;
+  }
+  // What local images and leases hold is never evicted.
+  std::set<std::string> held;
+  std::vector<std::pair<Digest, int64_t>> pending;
+  if (auto images = store_.images().List("")) {
+    for (const auto& image : *images) pending.emplace_back(image.target.digest, image.target.size);
+  }
+  while (!pending.empty()) {
+    auto [d, size] = pending.back();
+    pending.pop_back();
+    if (!held.insert(d.str()).second) continue;
+    for (const Digest& child : store::ReferencedBlobs(store_.content(), d, size)) {
+      auto info = store_.content().Stat(child);
+      pending.emplace_back(child, info ? info->size : 0);
+    }
+  }
+  if (auto leases = store_.leases().List()) {
+    for (const auto& lease : *leases) {
+      if (auto resources = store_.leases().ListResources(lease.id)) {
+        for (const auto& r : *resources) held.insert(r.id);
+      }
+    }
+  }
+  // Least recently used first; blobs not served in this run by their age.
+  std::vector<std::pair<std::chrono::system_clock::time_point, store::Info>> candidates;
+  store::Filter cached;
+  cached.labels[std::string(store::kGcRootLabel)] = std::string(kMirrorLabel);
+  {
+    std::lock_guard lock(mu_);
+    (void)store_.content().Walk(cached, [&](const store::Info& info) {
+      if (held.contains(info.digest.str()) || fetches_.contains(info.digest.str())) return true;
+      auto it = last_used_.find(info.digest.str());
+      candidates.emplace_back(it != last_used_.end() ? it->second : info.updated_at, info);
+      return true;
+    });
+  }
+  std::sort(candidates.begin(), candidates.end(),
+            [](const auto& a, const auto& b) { return a.first < b.first; });
+  for (const auto& [when, info] : candidates) {
+    {
+      std::lock_guard lock(mu_);
+      if (stats_.cached_bytes <= options_.cache_max_bytes) return;
+    }
+    if (!store_.content().Delete(info.digest)) continue;
+    std::lock_guard lock(mu_);
+    stats_.cached_bytes -= info.size;
+    ++stats_.evicted;
+    last_used_.erase(info.digest.str());
+    for (auto it = tags_.begin(); it != tags_.end();) {
+      it = it->second.manifest.digest == info.digest ? tags_.erase(it) : std::next(it);
+    }
+  }
 }
 
 MirrorStats Mirror::stats() {

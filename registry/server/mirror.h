@@ -43,6 +43,10 @@ struct MirrorOptions {
                                                           const std::string& repository)>
       open;
   std::chrono::seconds tag_ttl = std::chrono::minutes(5);
+  // When the mirror's cached blobs exceed this many bytes, the least
+  // recently used ones that no local image or lease holds are removed.
+  // 0 = no limit.
+  int64_t cache_max_bytes = 0;
 };
 
 // Counters for /metrics.
@@ -52,6 +56,8 @@ struct MirrorStats {
   int64_t upstream_bytes = 0;  // blob bytes fetched from upstreams
   int64_t stale_tags = 0;      // tag answers served stale (upstream failing)
   int64_t corrupt = 0;         // upstream answers refused (digest mismatch)
+  int64_t evicted = 0;         // blobs removed to stay under the cache size
+  int64_t cached_bytes = 0;    // bytes of blobs the mirror fetched, still stored
 };
 
 // One blob being fetched; shared by every client waiting for it.
@@ -98,7 +104,9 @@ class Mirror {
   Result<std::shared_ptr<BlobFetch>> FetchBlob(const std::string& host, const std::string& repository,
                                                const Digest& digest);
 
-  void CountHit();
+  // A blob or manifest served from the store (for the counters and the
+  // least-recently-used order).
+  void CountHit(const Digest& digest);
   MirrorStats stats();
 
  private:
@@ -108,6 +116,8 @@ class Mirror {
   Status StoreManifest(const Manifest& m);
   void RunFetch(std::shared_ptr<BlobFetch> fetch, std::shared_ptr<RepositoryClient> client, Digest digest);
   std::shared_ptr<std::mutex> KeyLock(const std::string& key);
+  // Brings the cache under cache_max_bytes (runs on a fetch's thread).
+  void Evict();
 
   store::Store& store_;
   MirrorOptions options_;
@@ -126,6 +136,8 @@ class Mirror {
     std::shared_ptr<std::atomic<bool>> finished;
   };
   std::vector<Worker> workers_;  // one per fetch; joined when finished
+  std::map<std::string, std::chrono::system_clock::time_point> last_used_;  // digest -> last served
+  std::mutex evict_mu_;
   MirrorStats stats_;
 };
 

@@ -6,6 +6,7 @@
 #include <httplib.h>
 
 #include <atomic>
+#include <filesystem>
 #include <thread>
 
 #include <nlohmann/json.hpp>
@@ -59,13 +60,14 @@ class MirrorTest : public ::testing::Test {
     if (server_) server_->Stop();
   }
 
-  void StartMirror(std::chrono::seconds ttl) {
+  void StartMirror(std::chrono::seconds ttl, int64_t cache_max_bytes = 0) {
     if (server_) server_->Stop();
     ServerOptions options{.listen = "127.0.0.1:0"};
     std::string upstream = proxy_->host();
     std::string user = peer_->options().user.user + ":" + peer_->options().user.password;
     options.mirror.upstreams = {upstream};
     options.mirror.tag_ttl = ttl;
+    options.mirror.cache_max_bytes = cache_max_bytes;
     options.mirror.open = [user, hosts = dir_.Join("no-hosts.d")](const std::string& host, const std::string& repo)
         -> Result<std::shared_ptr<RepositoryClient>> {
       image::RemoteOptions o{.hosts_dir = hosts, .plain_http = true, .user = user};
@@ -180,6 +182,44 @@ TEST_F(MirrorTest, CorruptUpstreamBlobIsNeverCachedOrServedWhole) {
   EXPECT_TRUE(store_->content().Stat(*Digest::Parse(layer)));
   auto metrics = client.Get("/metrics");
   EXPECT_NE(metrics->body.find("berth_mirror_corrupt_total 1"), std::string::npos) << metrics->body;
+}
+
+// Beyond --cache-max-bytes the least recently used blob goes, unless a
+// local image holds it.
+TEST_F(MirrorTest, CacheLimitEvictsLeastRecentlyUsed) {
+  auto size_of = [](const std::string& digest) {
+    return static_cast<int64_t>(std::filesystem::file_size(kLayout + "/blobs/sha256/" + digest.substr(7)));
+  };
+  const std::string a = kAmd64Blobs[0], b = kAmd64Blobs[1];
+  StartMirror(std::chrono::minutes(5), std::max(size_of(a), size_of(b)) + 1);
+  httplib::Client client("http://" + host_);
+  ASSERT_EQ(client.Get("/v2/bench/app/blobs/" + a)->status, 200);
+  // Wait until the fetch has committed (and evicted what it must).
+  auto stored = [&](const std::string& d) { return store_->content().Stat(*Digest::Parse(d)).has_value(); };
+  for (int i = 0; i < 100 && !stored(a); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  ASSERT_TRUE(stored(a));
+  ASSERT_EQ(client.Get("/v2/bench/app/blobs/" + b)->status, 200);
+  for (int i = 0; i < 100 && (stored(a) || !stored(b)); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  EXPECT_FALSE(stored(a)) << "the least recently used blob stays";
+  EXPECT_TRUE(stored(b));
+  auto metrics = client.Get("/metrics");
+  EXPECT_NE(metrics->body.find("berth_mirror_evicted_total 1"), std::string::npos) << metrics->body;
+
+  // A local image's blobs are never evicted: pull the manifest that names
+  // both and make it an image, then fetch `a` again.
+  std::string index = berth::testing::Run({"cat", kLayout + "/blobs/sha256/" + std::string(kIndexDigest).substr(7)}).out;
+  const nlohmann::json parsed = nlohmann::json::parse(index);
+  std::string amd64 = parsed["manifests"][0]["digest"].get<std::string>();
+  auto manifest = client.Get("/v2/bench/app/manifests/" + amd64);
+  ASSERT_EQ(manifest->status, 200);
+  ASSERT_TRUE(store_->images().Put({.name = "local/app:1",
+                                    .target = {"application/vnd.oci.image.manifest.v1+json", *Digest::Parse(amd64),
+                                               static_cast<int64_t>(manifest->body.size())}}));
+  ASSERT_EQ(client.Get("/v2/bench/app/blobs/" + a)->status, 200);
+  for (int i = 0; i < 100 && !stored(a); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  EXPECT_TRUE(stored(a));
+  EXPECT_TRUE(stored(b));
 }
 
 TEST_F(MirrorTest, PushesAreRefusedAndUnknownNamespacesToo) {
