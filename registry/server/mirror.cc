@@ -197,11 +197,16 @@ Result<std::shared_ptr<BlobFetch>> Mirror::FetchBlob(const std::string& host, co
     oci::Descriptor blob{.media_type = "application/octet-stream", .digest = digest, .size = -1};
     Status fetched = client->FetchBlob(blob, shared_writer->offset(), [&](std::string_view chunk) -> Status {
       BERTH_RETURN_IF_ERROR(shared_writer->Write(chunk));
+      bool wake;
       {
         std::lock_guard l(fetch->mu_);
         fetch->written_ += static_cast<int64_t>(chunk.size());
+        // Waking every client for each few-KiB piece costs more than the
+        // bytes: wake them per MiB (and at the end, below).
+        wake = fetch->written_ - fetch->notified_ >= (1 << 20);
+        if (wake) fetch->notified_ = fetch->written_;
       }
-      fetch->cv_.notify_all();
+      if (wake) fetch->cv_.notify_all();
       std::lock_guard l(mu_);
       stats_.upstream_bytes += static_cast<int64_t>(chunk.size());
       return OkStatus();

@@ -77,6 +77,7 @@ class BlobFetch {
   std::mutex mu_;
   std::condition_variable cv_;
   int64_t written_ = 0;
+  int64_t notified_ = 0;  // written_ when the waiters were last woken
   bool done_ = false;
   bool failed_ = false;
 };
