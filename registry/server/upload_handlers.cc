@@ -3,6 +3,7 @@
 // PATCH (chunked with Content-Range, or streamed), PUT ?digest= to finish,
 // GET for the offset, DELETE to cancel.
 #include <charconv>
+#include <optional>
 
 #include "registry/server/handlers.h"
 
@@ -106,13 +107,38 @@ void Commit(Registry& r, const Route& route, UploadSession& session, const Diges
   res.set_header("Docker-Content-Digest", digest.str());
 }
 
-Result<std::shared_ptr<UploadSession>> FindSession(Registry& r, const Route& route,
-                                                    httplib::Response& res) {
+// The session the URL names, locked, while it still has a writer; nullopt
+// (having answered 404 BLOB_UPLOAD_UNKNOWN) otherwise.
+struct LockedSession {
+  std::shared_ptr<UploadSession> session;
+  std::unique_lock<std::mutex> lock;
+  UploadSession& operator*() { return *session; }
+  UploadSession* operator->() { return session.get(); }
+};
+std::optional<LockedSession> LockSession(Registry& r, const Route& route, httplib::Response& res) {
   auto session = r.uploads.Find(route.reference);
-  if (!session) {
-    SendError(res, {ApiCode::kBlobUploadUnknown, "upload " + route.reference + ": unknown session"});
+  if (session) {
+    std::unique_lock lock((*session)->mu);
+    if ((*session)->writer) return LockedSession{std::move(*session), std::move(lock)};
   }
-  return session;
+  SendError(res, {ApiCode::kBlobUploadUnknown, "upload " + route.reference + ": unknown or finished session"});
+  return std::nullopt;
+}
+
+// Appends a PATCH or PUT body (checked against its Content-Range). False
+// when it has answered an error.
+bool AppendChunk(const httplib::Request& req, const Route& route, UploadSession& session,
+                 httplib::Response& res, const httplib::ContentReader& reader) {
+  if (!CheckChunkRange(req, route, session, res)) {
+    DrainBody(req, reader);
+    return false;
+  }
+  Status appended = AppendBody(session, reader);
+  session.last_used = SystemClock()();
+  if (!appended) {
+    SendError(res, FromStatus(appended.error(), ApiCode::kBlobUploadInvalid, ApiCode::kBlobUploadInvalid));
+  }
+  return appended.has_value();
 }
 
 }  // namespace
@@ -165,51 +191,25 @@ void StartUpload(Registry& r, const Route& route, const httplib::Request& req, h
 
 void PatchUpload(Registry& r, const Route& route, const httplib::Request& req, httplib::Response& res,
                  const httplib::ContentReader& reader) {
-  auto session = FindSession(r, route, res);
+  auto session = LockSession(r, route, res);
   if (!session) return DrainBody(req, reader);
-  std::lock_guard lock((*session)->mu);
-  if (!(*session)->writer) {
-    DrainBody(req, reader);
-    return SendError(res, {ApiCode::kBlobUploadUnknown, "upload " + route.reference + ": finished"});
-  }
-  if (!CheckChunkRange(req, route, **session, res)) return DrainBody(req, reader);
-  Status appended = AppendBody(**session, reader);
-  (*session)->last_used = SystemClock()();
-  if (!appended) {
-    return SendError(res, FromStatus(appended.error(), ApiCode::kBlobUploadInvalid, ApiCode::kBlobUploadInvalid));
-  }
-  SendProgress(res, route, **session, 202);
+  if (AppendChunk(req, route, **session, res, reader)) SendProgress(res, route, **session, 202);
 }
 
 void FinishUpload(Registry& r, const Route& route, const httplib::Request& req,
                   httplib::Response& res, const httplib::ContentReader& reader) {
-  auto session = FindSession(r, route, res);
+  auto session = LockSession(r, route, res);
   if (!session) return DrainBody(req, reader);
-  std::lock_guard lock((*session)->mu);
-  if (!(*session)->writer) {
-    DrainBody(req, reader);
-    return SendError(res, {ApiCode::kBlobUploadUnknown, "upload " + route.reference + ": finished"});
-  }
   auto digest = Digest::Parse(req.get_param_value("digest"));
   if (!digest) {
     DrainBody(req, reader);
     return SendError(res, {ApiCode::kDigestInvalid, "PUT needs ?digest=: " + digest.error().message()});
   }
-  if (!CheckChunkRange(req, route, **session, res)) return DrainBody(req, reader);
-  if (auto s = AppendBody(**session, reader); !s) {
-    return SendError(res, FromStatus(s.error(), ApiCode::kBlobUploadInvalid, ApiCode::kBlobUploadInvalid));
-  }
-  Commit(r, route, **session, *digest, res);
+  if (AppendChunk(req, route, **session, res, reader)) Commit(r, route, **session, *digest, res);
 }
 
 void GetUploadStatus(Registry& r, const Route& route, httplib::Response& res) {
-  auto session = FindSession(r, route, res);
-  if (!session) return;
-  std::lock_guard lock((*session)->mu);
-  if (!(*session)->writer) {
-    return SendError(res, {ApiCode::kBlobUploadUnknown, "upload " + route.reference + ": finished"});
-  }
-  SendProgress(res, route, **session, 204);
+  if (auto session = LockSession(r, route, res)) SendProgress(res, route, **session, 204);
 }
 
 void CancelUpload(Registry& r, const Route& route, httplib::Response& res) {
