@@ -62,6 +62,7 @@ void AddContentCommands(CLI::App& app, const GlobalOptions& global, Action* acti
 void AddGcCommands(CLI::App& app, const GlobalOptions& global, Action* action);
 void AddImageCommands(CLI::App& app, const GlobalOptions& global, Action* action);
 void AddSnapshotCommands(CLI::App& app, const GlobalOptions& global, Action* action);
+void AddTransferCommands(CLI::App& app, const GlobalOptions& global, Action* action);
 
 // "1.5 MiB" style size.
 std::string HumanSize(int64_t bytes);
