@@ -128,11 +128,16 @@ class ImportRun {
     if (!writer) return std::unexpected(writer.error().WithContext("entry " + Quote(e.name)));
     store::Writer& w = **writer;
     BufferedWriter out(&w);
-    Status read = source.ReadData([&](std::string_view chunk) { return out.Write(chunk); });
-    if (read) read = out.Flush();
+    // The reader's errors name the entry already; the store's do not.
+    auto stored = [&](Status s) -> Status {
+      if (!s) return std::unexpected(s.error().WithContext("entry " + Quote(e.name)));
+      return s;
+    };
+    Status read = source.ReadData([&](std::string_view chunk) { return stored(out.Write(chunk)); });
+    if (read) read = stored(out.Flush());
     if (!read) {
       (void)w.Abort();
-      return std::unexpected(read.error().WithContext("entry " + Quote(e.name)));
+      return read;
     }
     Digest got = w.digest();
     if (named && got != *named) {
