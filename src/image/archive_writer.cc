@@ -9,11 +9,15 @@
 #include <set>
 
 #include "core/file.h"
+#include "core/writeback.h"
 
 namespace berth::image {
 namespace {
 
 constexpr size_t kChunk = 1 << 20;
+// Write-back of a tar file is started every this many bytes (see
+// core/writeback.h), so the fsync at the end has little left to do.
+constexpr int64_t kWritebackInterval = 8 << 20;
 
 // The parent directories of `name`, outermost first ("a/b/c" -> "a", "a/b").
 std::vector<std::string> Parents(std::string_view name) {
@@ -50,7 +54,7 @@ class TarWriter final : public ArchiveWriter {
         archive_write_add_filter_none(w->a_) != ARCHIVE_OK ||
         archive_write_set_bytes_per_block(w->a_, static_cast<int>(kChunk)) != ARCHIVE_OK ||
         archive_write_set_bytes_in_last_block(w->a_, 1) != ARCHIVE_OK ||
-        archive_write_open_fd(w->a_, w->fd_.get()) != ARCHIVE_OK) {
+        archive_write_open2(w->a_, w.get(), nullptr, &TarWriter::WriteCallback, nullptr, nullptr) != ARCHIVE_OK) {
       return std::unexpected(w->ArchiveError(w->Where()));
     }
     return std::unique_ptr<ArchiveWriter>(std::move(w));
@@ -76,6 +80,7 @@ class TarWriter final : public ArchiveWriter {
 
   Status Finish() override {
     if (archive_write_close(a_) != ARCHIVE_OK) return std::unexpected(ArchiveError(Where()));
+    writeback_.reset();  // waits for the ranges it was given
     if (!tmp_.empty()) {
       if (::fsync(fd_.get()) != 0) return ErrnoError(tmp_, errno);
       if (::rename(tmp_.c_str(), path_.c_str()) != 0) return ErrnoError(path_, errno);
@@ -88,6 +93,24 @@ class TarWriter final : public ArchiveWriter {
   TarWriter() = default;
 
   std::string Where() const { return path_.empty() ? "stdout" : path_; }
+
+  // libarchive's output: whole blocks to the file, with write-back started
+  // behind them (files only; stdout may be a pipe).
+  static la_ssize_t WriteCallback(archive* a, void* self, const void* buf, size_t size) {
+    auto* w = static_cast<TarWriter*>(self);
+    Status s = WriteAll(w->fd_.get(), std::string_view(static_cast<const char*>(buf), size), w->Where());
+    if (!s) {
+      archive_set_error(a, EIO, "%s", s.error().message().c_str());
+      return -1;
+    }
+    w->offset_ += static_cast<int64_t>(size);
+    if (!w->tmp_.empty() && w->offset_ - w->writeback_start_ >= kWritebackInterval) {
+      if (!w->writeback_) w->writeback_ = std::make_unique<WritebackThread>(w->fd_.get());
+      w->writeback_->Submit(w->writeback_start_, w->offset_ - w->writeback_start_);
+      w->writeback_start_ = w->offset_;
+    }
+    return static_cast<la_ssize_t>(size);
+  }
 
   Error ArchiveError(const std::string& what) const {
     const char* msg = archive_error_string(a_);
@@ -134,6 +157,9 @@ class TarWriter final : public ArchiveWriter {
   archive* a_ = nullptr;
   std::set<std::string> dirs_;
   bool finished_ = false;
+  int64_t offset_ = 0;           // bytes written to fd_
+  int64_t writeback_start_ = 0;  // start of the range not yet handed to write-back
+  std::unique_ptr<WritebackThread> writeback_;
 };
 
 // ---- directory ----
