@@ -5,7 +5,8 @@
 #           and vs sha256sum ARCHIVE (reading and hashing the bytes, nothing written)
 #   export: berth export -o FS/out.tar            vs  skopeo copy oci:FS/layout oci-archive:FS/out.tar
 #           (the store / layout it exports from is made on the same fs first, untimed)
-# Prints medians of N runs and the ratios (targets: import <= 1.5x sha256sum, <= 0.5x skopeo).
+# Prints medians of N runs, peak RSS, and the ratios (targets: import <= 1.5x sha256sum,
+# <= 0.5x skopeo). Wall time with date +%s.%N around the command; RSS from /usr/bin/time.
 #
 #   sudo benchmarks/transfer.sh [N]      (root for the loop mounts; ~1 min per round)
 # The archive comes from the peers' layout /tmp/peers/oci (tag big-1); without it,
@@ -77,13 +78,14 @@ time_it() {
   sleep 2  # let write-back of the previous run settle
   local t0 t1
   t0=$(date +%s.%N)
-  TMPDIR=$fs/tmp "$@" >/dev/null 2>&1
+  TMPDIR=$fs/tmp /usr/bin/time -f %M -a -o "$work/rss-$current" "$@" >/dev/null 2>&1
   t1=$(date +%s.%N)
   "$LIB/freshfs.sh" umount "$fs"
   echo "$t1 - $t0" | bc -l
 }
 
 run_tool() {
+  current=$1
   prepare=
   case $1 in
     sha256sum) time_it sha256sum "$archive" ;;
@@ -99,6 +101,7 @@ run_tool() {
 }
 
 tools=(sha256sum berth-import skopeo-import berth-export skopeo-export)
+for t in "${tools[@]}"; do rm -f "$work/rss-$t"; done
 declare -A runs
 for i in $(seq "$N"); do
   # Rotate the order so no tool always follows the same one.
@@ -110,12 +113,13 @@ done
 
 median() { tr ' ' '\n' | grep . | sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 declare -A med
-printf '%-58s %8s %8s %8s\n' "$(printf '%s MiB archive, %d runs' $((size >> 20)) "$N")" median min max
+printf '%-20s %8s %8s %8s %14s\n' "$(printf '%s MiB, %d runs' $((size >> 20)) "$N")" median min max "peak RSS MiB"
 for t in "${tools[@]}"; do
   med[$t]=$(echo "${runs[$t]}" | median)
-  printf '%-58s %8.2f %8.2f %8.2f\n' "$t" "${med[$t]}" \
+  printf '%-20s %8.2f %8.2f %8.2f %14.1f\n' "$t" "${med[$t]}" \
     "$(echo "${runs[$t]}" | tr ' ' '\n' | grep . | sort -g | head -1)" \
-    "$(echo "${runs[$t]}" | tr ' ' '\n' | grep . | sort -g | tail -1)"
+    "$(echo "${runs[$t]}" | tr ' ' '\n' | grep . | sort -g | tail -1)" \
+    "$(sort -g "$work/rss-$t" | tail -1 | awk '{print $1 / 1024}')"
 done
 ratio() { echo "${med[$1]} / ${med[$2]}" | bc -l; }
 printf 'import: %.2fx sha256sum (target <= 1.5), %.2fx skopeo (target <= 0.5)\n' \
