@@ -162,12 +162,13 @@ class DirReader final : public ArchiveReader {
   static Result<std::unique_ptr<ArchiveReader>> Open(const std::string& path) {
     std::unique_ptr<DirReader> r(new DirReader());
     r->root_ = path;
+    while (r->root_.size() > 1 && r->root_.ends_with('/')) r->root_.pop_back();
     std::error_code ec;
     namespace fs = std::filesystem;
-    for (auto it = fs::recursive_directory_iterator(path, ec); !ec && it != fs::recursive_directory_iterator();
+    for (auto it = fs::recursive_directory_iterator(r->root_, ec); !ec && it != fs::recursive_directory_iterator();
          it.increment(ec)) {
-      r->paths_.push_back(fs::relative(it->path(), path, ec).generic_string());
-      if (ec) break;
+      // lexically: fs::relative would resolve symlinks, naming the target.
+      r->paths_.push_back(it->path().lexically_relative(r->root_).generic_string());
     }
     if (ec) return ErrnoError(path, ec.value());
     std::sort(r->paths_.begin(), r->paths_.end());

@@ -169,6 +169,22 @@ TEST_F(ImportHostileTest, DockerLayerMissing) {
   ExpectRefused(a.entries, std::string(64, 'b') + "/layer.tar\" is not in the archive", /*whole_import=*/false);
 }
 
+// A layout directory whose blob is a symlink to a host file: refused, the
+// host file never read into the store.
+TEST_F(ImportHostileTest, DirectoryBlobSymlinkToHost) {
+  std::string dir = dir_.Join("bad.tar");  // the name ExpectNoStrayFiles allows
+  std::filesystem::copy(kLayout, dir, std::filesystem::copy_options::recursive);
+  std::filesystem::remove(dir + "/" + LayerEntry());
+  std::filesystem::create_symlink("/etc/passwd", dir + "/" + LayerEntry());
+  auto r = Import(dir);
+  ASSERT_FALSE(r);
+  EXPECT_NE(r.error().message().find(LayerEntry() + "\": link: \"/etc/passwd\" points outside the archive"),
+            std::string::npos)
+      << r.error().message();
+  ExpectNothingLeft();
+  ExpectNoStrayFiles();
+}
+
 // Per image: the image with the bad blob is refused, the other one is kept.
 TEST_F(ImportHostileTest, BadBlobFailsOnlyItsImage) {
   Entries e = Layout();
