@@ -176,7 +176,6 @@ class DirReader final : public ArchiveReader {
   }
 
   Result<std::optional<ArchiveEntry>> Next() override {
-    fd_.Reset();
     if (next_ >= paths_.size()) return std::nullopt;
     const std::string& rel = paths_[next_++];
     std::string full = root_ + "/" + rel;
@@ -232,7 +231,6 @@ class DirReader final : public ArchiveReader {
   size_t next_ = 0;
   std::string current_;
   int64_t current_size_ = 0;
-  UniqueFd fd_;
   NameChecker names_;
 };
 
