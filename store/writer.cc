@@ -2,7 +2,7 @@
 
 #include "store/group_commit.h"
 #include "store/hash_worker.h"
-#include "store/writeback.h"
+#include "core/writeback.h"
 
 #include <fcntl.h>
 #include <sys/stat.h>

@@ -72,6 +72,7 @@ std::string RootOf(const GlobalOptions& global);
 Result<std::string> AskServer(const std::string& root, const std::string& path_and_query);
 void AddImageCommands(CLI::App& app, const GlobalOptions& global, Action* action);
 void AddSnapshotCommands(CLI::App& app, const GlobalOptions& global, Action* action);
+void AddTransferCommands(CLI::App& app, const GlobalOptions& global, Action* action);
 
 // "1.5 MiB" style size.
 std::string HumanSize(int64_t bytes);

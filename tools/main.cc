@@ -16,6 +16,7 @@ int main(int argc, char** argv) {
   AddContentCommands(app, global, &action);
   AddImageCommands(app, global, &action);
   AddSnapshotCommands(app, global, &action);
+  AddTransferCommands(app, global, &action);
   AddGcCommands(app, global, &action);
   AddServeCommands(app, global, &action);
 

@@ -5,6 +5,9 @@
 #include <thread>
 #include <vector>
 
+#include "image/buffered_writer.h"
+#include "image/image_config.h"
+#include "image/lease_guard.h"
 #include "oci/config.h"
 #include "oci/document.h"
 #include "oci/index.h"
@@ -12,40 +15,6 @@
 #include "oci/media_types.h"
 
 namespace berth::image {
-namespace {
-
-// Collects the network's small chunks into large writes: the store hashes
-// large writes on a second core, and fewer write calls cost less.
-class BufferedWriter {
- public:
-  explicit BufferedWriter(store::Writer* writer) : writer_(writer) { buf_.reserve(kSize); }
-  Status Write(std::string_view data) {
-    if (buf_.size() + data.size() > kSize) BERTH_RETURN_IF_ERROR(Flush());
-    if (data.size() >= kSize) return writer_->Write(data);
-    buf_.append(data);
-    return OkStatus();
-  }
-  Status Flush() {
-    if (buf_.empty()) return OkStatus();
-    Status s = writer_->Write(buf_);
-    buf_.clear();
-    return s;
-  }
-
- private:
-  static constexpr size_t kSize = 1 << 20;
-  store::Writer* writer_;
-  std::string buf_;
-};
-
-// Deletes the pull's lease when the pull ends, however it ends.
-struct LeaseGuard {
-  store::LeaseManager* leases;
-  std::string id;
-  ~LeaseGuard() { (void)leases->Delete(id); }
-};
-
-}  // namespace
 
 std::string PullIngestRef(const Digest& digest) { return "pull/" + digest.str(); }
 
@@ -183,10 +152,9 @@ class PullRun {
 
 Result<PullResult> Puller::Pull(registry::RepositoryClient& repo, const std::string& reference,
                                 const std::string& name) {
-  BERTH_ASSIGN_OR_RETURN(store::Lease lease,
-                         store_->leases().Create("", std::chrono::hours(24), {{"berth.io/pull", name}}));
-  LeaseGuard guard{&store_->leases(), lease.id};
-  PullRun run(store_, options_, &repo, lease.id);
+  BERTH_ASSIGN_OR_RETURN(LeaseGuard lease,
+                         LeaseGuard::Create(&store_->leases(), std::chrono::hours(24), {{"berth.io/pull", name}}));
+  PullRun run(store_, options_, &repo, lease.id());
 
   BERTH_ASSIGN_OR_RETURN(registry::FetchedManifest root, repo.FetchManifest(reference));
   BERTH_ASSIGN_OR_RETURN(oci::Descriptor manifest, PullTree(run, repo, root, name));
@@ -245,14 +213,8 @@ Result<oci::Descriptor> Puller::PullTree(PullRun& run, registry::RepositoryClien
   if (options_.on_manifest) options_.on_manifest(parsed);
   BERTH_RETURN_IF_ERROR(run.FetchAll(blobs));
   if (oci::IsImageConfig(parsed.config.media_type)) {
-    BERTH_ASSIGN_OR_RETURN(std::string bytes,
-                           store_->content().ReadBlob(parsed.config.digest, oci::kMaxManifestSize));
-    auto config = oci::ParseImageConfig(bytes);
-    if (!config) return std::unexpected(config.error().WithContext(name + ": config"));
-    if (config->rootfs.diff_ids.size() != parsed.layers.size()) {
-      return InvalidArgument(name + ": config has " + std::to_string(config->rootfs.diff_ids.size()) +
-                             " diff_ids for " + std::to_string(parsed.layers.size()) + " layers");
-    }
+    auto config = ReadImageConfig(store_->content(), parsed);
+    if (!config) return std::unexpected(config.error().WithContext(name));
   }
   BERTH_RETURN_IF_ERROR(run.StoreDocument(doc));
   return doc.descriptor;

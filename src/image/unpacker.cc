@@ -13,6 +13,7 @@
 #include "oci/config.h"
 #include "oci/document.h"
 #include "oci/media_types.h"
+#include "image/image_config.h"
 #include "image/puller.h"
 
 namespace berth::image {
@@ -77,23 +78,10 @@ std::string RandomSuffix() {
   return HexEncode(b);
 }
 
-Result<oci::ImageConfig> ReadConfig(store::ContentStore& content, const oci::Manifest& manifest) {
-  BERTH_ASSIGN_OR_RETURN(std::string bytes,
-                         content.ReadBlob(manifest.config.digest, oci::kMaxManifestSize));
-  auto config = oci::ParseImageConfig(bytes);
-  if (!config) return std::unexpected(config.error().WithContext("config " + manifest.config.digest.str()));
-  if (config->rootfs.diff_ids.size() != manifest.layers.size()) {
-    return InvalidArgument("config " + manifest.config.digest.str() + " has " +
-                           std::to_string(config->rootfs.diff_ids.size()) + " diff_ids for " +
-                           std::to_string(manifest.layers.size()) + " layers");
-  }
-  return config;
-}
-
 }  // namespace
 
 Result<std::string> TopChainId(store::ContentStore& content, const oci::Manifest& manifest) {
-  BERTH_ASSIGN_OR_RETURN(oci::ImageConfig config, ReadConfig(content, manifest));
+  BERTH_ASSIGN_OR_RETURN(oci::ImageConfig config, ReadImageConfig(content, manifest));
   auto chain = oci::ChainIds(config.rootfs.diff_ids);
   return chain.empty() ? std::string() : chain.back().str();
 }
@@ -207,7 +195,7 @@ class Unpacker::FollowSource final : public snapshotter::ByteSource {
 
 Result<UnpackResult> Unpacker::Run(const oci::Manifest& manifest) {
   BERTH_RETURN_IF_ERROR(WaitFor(manifest.config.digest));
-  BERTH_ASSIGN_OR_RETURN(oci::ImageConfig config, ReadConfig(store_->content(), manifest));
+  BERTH_ASSIGN_OR_RETURN(oci::ImageConfig config, ReadImageConfig(store_->content(), manifest));
   const std::vector<Digest> chain = oci::ChainIds(config.rootfs.diff_ids);
   UnpackResult result;
   std::string parent;

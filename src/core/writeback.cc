@@ -1,8 +1,8 @@
-#include "store/writeback.h"
+#include "core/writeback.h"
 
 #include <fcntl.h>
 
-namespace berth::store {
+namespace berth {
 namespace {
 constexpr size_t kMaxQueued = 8;
 }  // namespace
@@ -46,4 +46,4 @@ void WritebackThread::Run() {
   }
 }
 
-}  // namespace berth::store
+}  // namespace berth

@@ -1,4 +1,5 @@
-// Private: starts write-back of an ingest's data on a thread of its own.
+// Starts write-back of a file being written on a thread of its own: used
+// by the store's ingests and by exports to a tar file.
 //
 // sync_file_range(SYNC_FILE_RANGE_WRITE) does the file system's write-back
 // work (block allocation, building the I/O) in the calling thread — on this
@@ -15,7 +16,7 @@
 #include <mutex>
 #include <thread>
 
-namespace berth::store {
+namespace berth {
 
 class WritebackThread {
  public:
@@ -39,4 +40,4 @@ class WritebackThread {
   std::thread thread_;
 };
 
-}  // namespace berth::store
+}  // namespace berth
