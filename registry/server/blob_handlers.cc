@@ -39,10 +39,11 @@ void StreamFetchedBlob(Registry& r, std::shared_ptr<BlobFetch> fetch, const Dige
   res.set_header("Docker-Content-Digest", digest.str());
   struct State {
     std::shared_ptr<BlobFetch> fetch;
+    Digest digest;
     std::unique_ptr<store::Reader> reader;
     std::vector<char> buffer;
   };
-  auto state = std::make_shared<State>(State{std::move(fetch), nullptr, {}});
+  auto state = std::make_shared<State>(State{std::move(fetch), digest, nullptr, {}});
   store::ContentStore* content = &r.store.content();
   res.set_chunked_content_provider("application/octet-stream", [state, content](size_t offset, httplib::DataSink& sink) {
     int64_t readable = state->fetch->WaitReadable(static_cast<int64_t>(offset));
@@ -52,7 +53,9 @@ void StreamFetchedBlob(Registry& r, std::shared_ptr<BlobFetch> fetch, const Dige
       return true;
     }
     if (!state->reader) {
+      // The ingest, or the committed blob if the fetch has finished by now.
       auto reader = content->IngestReader(state->fetch->ingest_ref());
+      if (!reader) reader = content->ReaderAt(state->digest);
       if (!reader) return false;
       state->reader = std::move(*reader);
       state->buffer.resize(kChunk);
