@@ -316,30 +316,43 @@ TEST_F(E2eTest, RuncRunsABerthRootfs) {
   EXPECT_EQ(ReadAll(bundle + "/rootfs/etc/debian_version"), want);
 }
 
+// `berth serve` with its own root on a free loopback port, answering /v2/.
+struct ServeProcess {
+  std::unique_ptr<Process> process;
+  std::string host;  // 127.0.0.1:PORT
+};
+::testing::AssertionResult StartServe(const std::string& root, const std::vector<std::string>& extra_args,
+                                      const std::string& log, ServeProcess* out) {
+  auto port = registry::testing::PickFreePort();
+  if (!port) return ::testing::AssertionFailure() << port.error().message();
+  out->host = "127.0.0.1:" + std::to_string(*port);
+  std::vector<std::string> argv = {berth::testing::BerthBinary(), "--root", root, "serve", "--listen", out->host};
+  argv.insert(argv.end(), extra_args.begin(), extra_args.end());
+  auto process = Process::Spawn(argv, log);
+  if (!process) return ::testing::AssertionFailure() << process.error().message();
+  out->process = std::move(*process);
+  for (int i = 0; i < 300; ++i) {
+    if (registry::testing::HttpGetStatus(*port, "/v2/").value_or(0) == 200) return ::testing::AssertionSuccess();
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  return ::testing::AssertionFailure() << "berth serve did not come up: " << out->process->LogTail();
+}
+
 // containerd pulls an image from `berth serve` (skopeo pushed it there) and
 // runs a container from it.
 TEST_F(E2eTest, CtrPullsFromBerthServeAndRuns) {
   if (!Have("runc")) GTEST_SKIP() << "runc not installed";
   StartContainerd();
-  auto port = registry::testing::PickFreePort();
-  ASSERT_TRUE(port);
-  std::string host = "127.0.0.1:" + std::to_string(*port);
-  auto serve = Process::Spawn({berth::testing::BerthBinary(), "--root", dir_.Join("served"), "serve", "--listen", host},
-                              dir_.Join("serve.log"));
-  ASSERT_TRUE(serve) << serve.error().message();
-  bool up = false;
-  for (int i = 0; i < 300 && !up; ++i) {
-    up = registry::testing::HttpGetStatus(*port, "/v2/").value_or(0) == 200;
-    if (!up) std::this_thread::sleep_for(std::chrono::milliseconds(20));
-  }
-  ASSERT_TRUE(up) << (*serve)->LogTail();
+  ServeProcess serve;
+  ASSERT_TRUE(StartServe(dir_.Join("served"), {}, dir_.Join("serve.log"), &serve));
+  const std::string& host = serve.host;
   std::string ref = host + "/e2e/runnable:1";
   RunResult push = Exec({"skopeo", "--insecure-policy", "copy", "--dest-tls-verify=false",
                          "oci:" + images_["runnable"]["layout"].get<std::string>() + ":1", "docker://" + ref});
   ASSERT_EQ(push.exit_code, 0) << Show(push);
 
   RunResult pull = ctrd_->Ctr({"images", "pull", "--plain-http", ref});
-  ASSERT_EQ(pull.exit_code, 0) << Show(pull) << (*serve)->LogTail();
+  ASSERT_EQ(pull.exit_code, 0) << Show(pull) << serve.process->LogTail();
   std::string id = "berth-serve-" + suffix_;
   RunResult run = ctrd_->Ctr({"run", "--rm", ref, id, "/bin/sh", "-c", "echo hello from $0", "berth"});
   EXPECT_EQ(run.exit_code, 0) << Show(run);
@@ -349,7 +362,7 @@ TEST_F(E2eTest, CtrPullsFromBerthServeAndRuns) {
   EXPECT_NE(list.out.find(ref), std::string::npos) << list.out;
   RunResult check = ctrd_->Ctr({"images", "check"});
   EXPECT_NE(check.out.find(images_["runnable"]["manifest"].get<std::string>()), std::string::npos) << check.out;
-  EXPECT_EQ((*serve)->Stop(), 0) << (*serve)->LogTail();
+  EXPECT_EQ(serve.process->Stop(), 0) << serve.process->LogTail();
 }
 
 // containerd with a hosts.toml that sends the registry's host to a Berth
@@ -358,20 +371,10 @@ TEST_F(E2eTest, CtrPullsFromBerthServeAndRuns) {
 TEST_F(E2eTest, CtrPullsThroughBerthMirrorAndRuns) {
   if (!Have("runc")) GTEST_SKIP() << "runc not installed";
   StartContainerd();
-  auto port = registry::testing::PickFreePort();
-  ASSERT_TRUE(port);
-  std::string mirror = "127.0.0.1:" + std::to_string(*port);
   std::string root = dir_.Join("mirror-root");
-  auto serve = Process::Spawn({berth::testing::BerthBinary(), "--root", root, "serve", "--listen", mirror,
-                               "--mirror", "http://" + reg_->host()},
-                              dir_.Join("mirror.log"));
-  ASSERT_TRUE(serve) << serve.error().message();
-  bool up = false;
-  for (int i = 0; i < 300 && !up; ++i) {
-    up = registry::testing::HttpGetStatus(*port, "/v2/").value_or(0) == 200;
-    if (!up) std::this_thread::sleep_for(std::chrono::milliseconds(20));
-  }
-  ASSERT_TRUE(up) << (*serve)->LogTail();
+  ServeProcess serve;
+  ASSERT_TRUE(StartServe(root, {"--mirror", "http://" + reg_->host()}, dir_.Join("mirror.log"), &serve));
+  const std::string& mirror = serve.host;
   std::string hosts_dir = dir_.Join("certs.d");
   fs::create_directories(hosts_dir + "/" + reg_->host());
   std::ofstream(hosts_dir + "/" + reg_->host() + "/hosts.toml")
@@ -380,7 +383,7 @@ TEST_F(E2eTest, CtrPullsThroughBerthMirrorAndRuns) {
 
   std::string ref = Ref("runnable");
   RunResult pull = ctrd_->Ctr({"images", "pull", "--hosts-dir", hosts_dir, ref});
-  ASSERT_EQ(pull.exit_code, 0) << Show(pull) << (*serve)->LogTail();
+  ASSERT_EQ(pull.exit_code, 0) << Show(pull) << serve.process->LogTail();
   std::string id = "berth-mirror-" + suffix_;
   RunResult run = ctrd_->Ctr({"run", "--rm", ref, id, "/bin/sh", "-c", "echo through the mirror"});
   EXPECT_EQ(run.exit_code, 0) << Show(run);
@@ -391,7 +394,7 @@ TEST_F(E2eTest, CtrPullsThroughBerthMirrorAndRuns) {
   std::string ns = reg_->host();
   ns.replace(ns.find(':'), 1, "%3A");
   EXPECT_NE(log.find("/v2/e2e/runnable/manifests/1?ns=" + ns), std::string::npos) << log;
-  EXPECT_EQ((*serve)->Stop(), 0);
+  EXPECT_EQ(serve.process->Stop(), 0);
   RunResult info = Berth(root, {"content", "info", images_["runnable"]["manifest"].get<std::string>()});
   EXPECT_EQ(info.exit_code, 0) << Show(info);
 }
