@@ -74,11 +74,7 @@ struct TestImages {
 class E2eTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    if (geteuid() != 0) GTEST_SKIP() << "needs root (mounts, containerd, runc)";
-    for (const char* tool : {"skopeo", "python3", "zstd"}) {
-      if (!Have(tool)) GTEST_SKIP() << tool << " not installed";
-    }
-    if (!PeerRegistry::Installed()) GTEST_SKIP() << "docker-registry not installed";
+    if (std::string why = MissingE2ePeer(); !why.empty()) GTEST_SKIP() << why;
     auto r = PeerRegistry::Start();
     ASSERT_TRUE(r) << r.error().message();
     reg_ = std::move(*r);

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <sys/mount.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <chrono>
@@ -15,6 +16,7 @@
 #include <vector>
 
 #include "core/testing/subprocess.h"
+#include "registry/testing/peer_registry.h"
 #include "registry/testing/process.h"
 
 namespace berth::e2e {
@@ -72,6 +74,17 @@ inline void UnmountAllUnder(const std::string& dir) {
 // adapted from benchmarks/lib/containerd.sh (plain dir root: the test needs no
 // fresh file system). Stopped, and everything it mounted unmounted, on
 // destruction.
+// Why an end-to-end test cannot run here ("" when it can): it needs root
+// and skopeo, python3, zstd and docker-registry.
+inline std::string MissingE2ePeer() {
+  if (geteuid() != 0) return "needs root (mounts, containerd, runc)";
+  for (const char* tool : {"skopeo", "python3", "zstd"}) {
+    if (!Have(tool)) return std::string(tool) + " not installed";
+  }
+  if (!registry::testing::PeerRegistry::Installed()) return "docker-registry not installed";
+  return "";
+}
+
 class Containerd {
  public:
   static std::unique_ptr<Containerd> Start(const std::string& base, std::string* error) {

@@ -44,11 +44,7 @@ constexpr char kPeersLayout[] = "/tmp/peers/oci";
 class TransferE2eTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    if (geteuid() != 0) GTEST_SKIP() << "needs root (containerd, unpack)";
-    for (const char* tool : {"skopeo", "python3", "zstd"}) {
-      if (!Have(tool)) GTEST_SKIP() << tool << " not installed";
-    }
-    if (!PeerRegistry::Installed()) GTEST_SKIP() << "docker-registry not installed";
+    if (std::string why = MissingE2ePeer(); !why.empty()) GTEST_SKIP() << why;
     auto r = PeerRegistry::Start();
     ASSERT_TRUE(r) << r.error().message();
     reg_ = std::move(*r);
