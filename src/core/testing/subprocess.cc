@@ -15,12 +15,20 @@
 namespace berth::testing {
 namespace {
 
-[[noreturn]] void Exec(const std::vector<std::string>& argv) {
+// argv as execvp wants it. Built before fork(): in the child of a
+// multithreaded process only async-signal-safe calls are allowed — an
+// allocation there can deadlock on a lock another thread held at the fork.
+std::vector<char*> ArgvOf(const std::vector<std::string>& argv) {
   std::vector<char*> args;
   for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
   args.push_back(nullptr);
+  return args;
+}
+
+[[noreturn]] void Exec(const std::vector<char*>& args) {
   ::execvp(args[0], args.data());
-  std::perror(args[0]);
+  static const char kFailed[] = "exec failed\n";
+  (void)!::write(2, kFailed, sizeof kFailed - 1);
   ::_exit(127);
 }
 
@@ -48,6 +56,7 @@ RunResult Run(const std::vector<std::string>& argv, const std::string& stdin_dat
   TempDir dir;
   std::string in = dir.Join("in"), out = dir.Join("out"), err = dir.Join("err");
   WriteTestFile(in, stdin_data);
+  std::vector<char*> args = ArgvOf(argv);
   pid_t pid = ::fork();
   if (pid == 0) {
     int i = ::open(in.c_str(), O_RDONLY);
@@ -56,7 +65,7 @@ RunResult Run(const std::vector<std::string>& argv, const std::string& stdin_dat
     ::dup2(i, 0);
     ::dup2(o, 1);
     ::dup2(e, 2);
-    Exec(argv);
+    Exec(args);
   }
   int status = 0;
   ::waitpid(pid, &status, 0);
@@ -66,12 +75,13 @@ RunResult Run(const std::vector<std::string>& argv, const std::string& stdin_dat
 Child::Child(const std::vector<std::string>& argv) {
   int fds[2];
   if (::pipe(fds) != 0) std::abort();
+  std::vector<char*> args = ArgvOf(argv);
   pid_ = ::fork();
   if (pid_ == 0) {
     ::dup2(fds[0], 0);
     ::close(fds[0]);
     ::close(fds[1]);
-    Exec(argv);
+    Exec(args);
   }
   ::close(fds[0]);
   stdin_fd_ = fds[1];
