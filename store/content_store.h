@@ -164,4 +164,12 @@ class Manager {
 
 class ContentStore : public Provider, public Ingester, public Manager {};
 
+// Stores a small blob held in memory (a manifest, an index, a config) in one
+// go: opens options.ref (which must name options.expected), writes `bytes`,
+// commits with size and digest checked. Returns true when it was written,
+// false when the store already had it (nothing written; the caller may still
+// need to hold it). Bytes left at the ref by an earlier attempt are discarded.
+Result<bool> WriteBlob(Ingester& ingester, WriterOptions options, std::string_view bytes,
+                       const Labels& labels = {});
+
 }  // namespace berth::store

@@ -236,6 +236,27 @@ Result<std::unique_ptr<Writer>> LocalContentStore::OpenWriter(const WriterOption
   return OpenIngestWriter(ctx_, this, ref, std::move(record), std::move(lock));
 }
 
+Result<bool> WriteBlob(Ingester& ingester, WriterOptions options, std::string_view bytes,
+                       const Labels& labels) {
+  if (!options.expected) return InvalidArgument("WriteBlob " + options.ref + ": needs the expected digest");
+  options.expected_size = static_cast<int64_t>(bytes.size());
+  for (int attempt = 0;; ++attempt) {
+    auto writer = ingester.OpenWriter(options);
+    if (!writer && writer.error().code() == Code::kAlreadyExists) return false;
+    if (!writer) return std::unexpected(writer.error());
+    if ((*writer)->offset() != 0 && attempt == 0) {  // a leftover of an interrupted attempt
+      BERTH_RETURN_IF_ERROR((*writer)->Abort());
+      continue;
+    }
+    if (Status s = (*writer)->Write(bytes); !s) {
+      (void)(*writer)->Abort();
+      return std::unexpected(s.error());
+    }
+    BERTH_RETURN_IF_ERROR((*writer)->Commit(options.expected_size, options.expected, labels));
+    return true;
+  }
+}
+
 bool Filter::Matches(const Info& info) const {
   if (!info.digest.str().starts_with(digest_prefix)) return false;
   for (const auto& [k, v] : labels) {

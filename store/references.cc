@@ -23,4 +23,21 @@ std::vector<Digest> ReferencedBlobs(Provider& content, const Digest& digest, int
   return out;
 }
 
+Result<std::set<Digest>> ImageClosure(ImageStore& images, Provider& content, Manager& manager) {
+  BERTH_ASSIGN_OR_RETURN(auto all, images.List(""));
+  std::set<Digest> seen;
+  std::vector<std::pair<Digest, int64_t>> pending;
+  for (const auto& image : all) pending.emplace_back(image.target.digest, image.target.size);
+  while (!pending.empty()) {
+    auto [node, size] = pending.back();
+    pending.pop_back();
+    if (!seen.insert(node).second) continue;
+    for (const Digest& child : ReferencedBlobs(content, node, size)) {
+      auto info = manager.Stat(child);
+      pending.emplace_back(child, info ? info->size : 0);
+    }
+  }
+  return seen;
+}
+
 }  // namespace berth::store

@@ -2,10 +2,12 @@
 // collector follows and `berth images` sums sizes over.
 #pragma once
 
+#include <set>
 #include <vector>
 
 #include "core/digest.h"
 #include "store/content_store.h"
+#include "store/images.h"
 
 namespace berth::store {
 
@@ -15,5 +17,9 @@ namespace berth::store {
 // for one that is missing, unreadable or malformed: such a blob refers to
 // nothing, and fsck is what reports it.
 std::vector<Digest> ReferencedBlobs(Provider& content, const Digest& digest, int64_t size);
+
+// Every blob some image name reaches: its target and, through manifests and
+// indexes, their children (configs, layers, child manifests, subjects).
+Result<std::set<Digest>> ImageClosure(ImageStore& images, Provider& content, Manager& manager);
 
 }  // namespace berth::store

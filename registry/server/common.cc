@@ -1,8 +1,5 @@
 // Helpers the endpoint files share: error responses, bodies, the manifest
 // cache and the reachability walk.
-#include <set>
-#include <vector>
-
 #include "registry/server/handlers.h"
 #include "store/references.h"
 
@@ -92,21 +89,8 @@ void ManifestCache::Clear() {
 }
 
 Result<bool> ReachableFromImages(Registry& r, const Digest& digest) {
-  BERTH_ASSIGN_OR_RETURN(auto images, r.store.images().List(""));
-  std::set<Digest> seen;
-  std::vector<std::pair<Digest, int64_t>> pending;
-  for (const auto& image : images) pending.emplace_back(image.target.digest, image.target.size);
-  while (!pending.empty()) {
-    auto [node, size] = pending.back();
-    pending.pop_back();
-    if (node == digest) return true;
-    if (!seen.insert(node).second) continue;
-    for (const Digest& child : store::ReferencedBlobs(r.store.content(), node, size)) {
-      auto info = r.store.content().Stat(child);
-      pending.emplace_back(child, info ? info->size : 0);
-    }
-  }
-  return false;
+  BERTH_ASSIGN_OR_RETURN(auto reached, store::ImageClosure(r.store.images(), r.store.content(), r.store.content()));
+  return reached.contains(digest);
 }
 
 }  // namespace berth::registry::server

@@ -77,19 +77,11 @@ Result<Checked> CheckManifest(std::string_view bytes, std::string_view content_t
 // Writes the manifest into the store (once per digest) and holds it until
 // something refers to it.
 Status StoreManifest(Registry& r, const Digest& digest, std::string_view bytes) {
-  if (r.store.content().Stat(digest)) return r.holds.Hold(digest);
   BERTH_RETURN_IF_ERROR(r.holds.Hold(digest));
-  auto writer = r.store.content().OpenWriter(
-      {.ref = "serve-manifest-" + std::string(digest.hex()), .expected = digest});
-  if (!writer) {
-    if (writer.error().code() == Code::kAlreadyExists) return OkStatus();
-    return std::unexpected(writer.error());
-  }
-  if (auto s = (*writer)->Write(bytes); !s) {
-    (void)(*writer)->Abort();
-    return s;
-  }
-  BERTH_RETURN_IF_ERROR((*writer)->Commit(static_cast<int64_t>(bytes.size()), digest));
+  BERTH_ASSIGN_OR_RETURN(bool written,
+                         store::WriteBlob(r.store.content(),
+                                          {.ref = "serve-manifest-" + std::string(digest.hex()), .expected = digest}, bytes));
+  (void)written;  // stored before is as good
   return OkStatus();
 }
 

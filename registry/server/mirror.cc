@@ -90,22 +90,15 @@ Result<Mirror::Manifest> Mirror::FetchManifestUpstream(const std::string& host, 
 }
 
 Status Mirror::StoreManifest(const Manifest& m) {
-  store::Labels labels{{std::string(store::kGcRootLabel), std::string(kMirrorLabel)}};
-  if (store_.content().Stat(m.digest)) return OkStatus();
-  auto writer = store_.content().OpenWriter(
-      {.ref = "mirror-manifest-" + std::string(m.digest.hex()), .expected = m.digest});
-  if (!writer) {
-    if (writer.error().code() == Code::kAlreadyExists) return OkStatus();
-    return std::unexpected(writer.error());
+  BERTH_ASSIGN_OR_RETURN(bool written,
+                         store::WriteBlob(store_.content(),
+                                          {.ref = "mirror-manifest-" + std::string(m.digest.hex()), .expected = m.digest},
+                                          m.bytes, {{std::string(store::kGcRootLabel), std::string(kMirrorLabel)}}));
+  if (written) {
+    std::lock_guard lock(mu_);
+    stats_.cached_bytes += static_cast<int64_t>(m.bytes.size());
+    last_used_[m.digest.str()] = std::chrono::system_clock::now();
   }
-  if (auto s = (*writer)->Write(m.bytes); !s) {
-    (void)(*writer)->Abort();
-    return s;
-  }
-  BERTH_RETURN_IF_ERROR((*writer)->Commit(static_cast<int64_t>(m.bytes.size()), m.digest, labels));
-  std::lock_guard lock(mu_);
-  stats_.cached_bytes += static_cast<int64_t>(m.bytes.size());
-  last_used_[m.digest.str()] = std::chrono::system_clock::now();
   return OkStatus();
 }
 
@@ -257,18 +250,10 @@ void Mirror::Evict() {
   }
   // What local images and leases hold is never evicted.
   std::set<std::string> held;
-  std::vector<std::pair<Digest, int64_t>> pending;
-  if (auto images = store_.images().List("")) {
-    for (const auto& image : *images) pending.emplace_back(image.target.digest, image.target.size);
-  }
-  while (!pending.empty()) {
-    auto [d, size] = pending.back();
-    pending.pop_back();
-    if (!held.insert(d.str()).second) continue;
-    for (const Digest& child : store::ReferencedBlobs(store_.content(), d, size)) {
-      auto info = store_.content().Stat(child);
-      pending.emplace_back(child, info ? info->size : 0);
-    }
+  if (auto reached = store::ImageClosure(store_.images(), store_.content(), store_.content())) {
+    for (const Digest& d : *reached) held.insert(d.str());
+  } else {
+    return;  // cannot tell what is held: evict nothing
   }
   if (auto leases = store_.leases().List()) {
     for (const auto& lease : *leases) {

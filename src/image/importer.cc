@@ -378,15 +378,17 @@ class ImportRun {
   }
 
   Status StoreDocument(const oci::Descriptor& d, std::string_view bytes) {
-    auto w = store_->content().OpenWriter({.ref = "import/" + lease_ + "/" + std::to_string(next_ref_++),
-                                           .expected_size = d.size,
-                                           .expected = d.digest,
-                                           .lease = lease_});
-    if (!w && w.error().code() == Code::kAlreadyExists) return Hold(d.digest);
-    if (!w) return std::unexpected(w.error());
-    BERTH_RETURN_IF_ERROR((*w)->Write(bytes));
-    BERTH_RETURN_IF_ERROR((*w)->Commit(d.size, d.digest));
-    return OkStatus();
+    if (static_cast<int64_t>(bytes.size()) != d.size) {
+      return DataLoss(d.digest.str() + ": " + std::to_string(bytes.size()) + " bytes, the descriptor says " +
+                      std::to_string(d.size));
+    }
+    BERTH_ASSIGN_OR_RETURN(bool written,
+                           store::WriteBlob(store_->content(),
+                                            {.ref = "import/" + lease_ + "/" + std::to_string(next_ref_++),
+                                             .expected = d.digest,
+                                             .lease = lease_},
+                                            bytes));
+    return written ? OkStatus() : Hold(d.digest);
   }
 
   store::Store* store_;

@@ -27,17 +27,11 @@ class PullRun {
   // Stores a manifest or index whose bytes are already verified.
   Status StoreDocument(const registry::FetchedManifest& doc) {
     const oci::Descriptor& d = doc.descriptor;
-    auto writer = store_->content().OpenWriter(
-        {.ref = PullIngestRef(d.digest), .expected_size = d.size, .expected = d.digest, .lease = lease_});
-    if (!writer && writer.error().code() == Code::kAlreadyExists) return Hold(d, /*count=*/false);
-    if (!writer) return std::unexpected(writer.error());
-    if ((*writer)->offset() != 0) {
-      BERTH_RETURN_IF_ERROR((*writer)->Abort());
-      return StoreDocument(doc);
-    }
-    BERTH_RETURN_IF_ERROR((*writer)->Write(doc.bytes));
-    BERTH_RETURN_IF_ERROR((*writer)->Commit(d.size, d.digest));
-    return OkStatus();
+    BERTH_ASSIGN_OR_RETURN(bool written,
+                           store::WriteBlob(store_->content(),
+                                            {.ref = PullIngestRef(d.digest), .expected = d.digest, .lease = lease_},
+                                            doc.bytes));
+    return written ? OkStatus() : Hold(d, /*count=*/false);
   }
 
   // Fetches every blob, max_concurrent_downloads at a time.
