@@ -52,18 +52,24 @@ void StreamFetchedBlob(Registry& r, std::shared_ptr<BlobFetch> fetch, const Dige
       sink.done();
       return true;
     }
-    if (!state->reader) {
-      // The ingest, or the committed blob if the fetch has finished by now.
-      auto reader = content->IngestReader(state->fetch->ingest_ref());
-      if (!reader) reader = content->ReaderAt(state->digest);
-      if (!reader) return false;
-      state->reader = std::move(*reader);
-      state->buffer.resize(kChunk);
+    size_t want = std::min<size_t>(kChunk, static_cast<size_t>(readable - static_cast<int64_t>(offset)));
+    state->buffer.resize(kChunk);
+    for (int attempt = 0; attempt < 2; ++attempt) {
+      if (!state->reader) {
+        // The growing ingest while the fetch runs, the stored blob after.
+        auto reader = state->fetch->done() ? content->ReaderAt(state->digest)
+                                           : content->IngestReader(state->fetch->ingest_ref());
+        if (reader) state->reader = std::move(*reader);
+      }
+      if (state->reader) {
+        auto got = state->reader->ReadAt(state->buffer.data(), want, static_cast<int64_t>(offset));
+        if (got && *got > 0) return sink.write(state->buffer.data(), *got);
+      }
+      // The commit moved the ingest into the store just now: read the blob once it is there.
+      state->reader.reset();
+      if (!state->fetch->WaitDone()) return false;
     }
-    size_t want = std::min<size_t>(state->buffer.size(), static_cast<size_t>(readable - static_cast<int64_t>(offset)));
-    auto got = state->reader->ReadAt(state->buffer.data(), want, static_cast<int64_t>(offset));
-    if (!got || *got == 0) return false;
-    return sink.write(state->buffer.data(), *got);
+    return false;
   });
 }
 

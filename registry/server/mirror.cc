@@ -25,6 +25,12 @@ int64_t BlobFetch::WaitReadable(int64_t offset) {
   return done_ ? written_ : written_ - 1;
 }
 
+bool BlobFetch::WaitDone() {
+  std::unique_lock lock(mu_);
+  cv_.wait(lock, [&] { return failed_ || done_; });
+  return done_;
+}
+
 bool BlobFetch::done() {
   std::lock_guard lock(mu_);
   return done_;
@@ -211,6 +217,7 @@ Result<std::shared_ptr<BlobFetch>> Mirror::FetchBlob(const std::string& host, co
     }
     if (!committed) {
       (void)shared_writer->Abort();  // a wrong digest, or a cut we could not resume: nothing is kept
+      if (options_.log) options_.log("mirror: fetching " + digest.str() + " failed: " + committed.error().message());
     }
     {
       std::lock_guard l(fetch->mu_);

@@ -47,6 +47,8 @@ struct MirrorOptions {
   // recently used ones that no local image or lease holds are removed.
   // 0 = no limit.
   int64_t cache_max_bytes = 0;
+  // Where failed upstream fetches are reported (the server's log); may be null.
+  std::function<void(std::string_view)> log;
 };
 
 // Counters for /metrics.
@@ -68,6 +70,8 @@ class BlobFetch {
   // only once the blob is verified and stored. -1 when the fetch failed.
   int64_t WaitReadable(int64_t offset);
   bool done();
+  // Blocks until the fetch has ended; true when the blob is stored.
+  bool WaitDone();
   const std::string& ingest_ref() const { return ref_; }
 
  private:

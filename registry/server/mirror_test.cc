@@ -68,6 +68,7 @@ class MirrorTest : public ::testing::Test {
     options.mirror.upstreams = {upstream};
     options.mirror.tag_ttl = ttl;
     options.mirror.cache_max_bytes = cache_max_bytes;
+    options.mirror.log = [](std::string_view line) { std::fprintf(stderr, "%.*s\n", static_cast<int>(line.size()), line.data()); };
     options.mirror.open = [user, hosts = dir_.Join("no-hosts.d")](const std::string& host, const std::string& repo)
         -> Result<std::shared_ptr<RepositoryClient>> {
       image::RemoteOptions o{.hosts_dir = hosts, .plain_http = true, .user = user};

@@ -59,7 +59,10 @@ class RegistryServerImpl final : public RegistryServer {
       : options_(std::move(options)),
         registry_(store, options_.upload_expiry, static_cast<size_t>(std::max(1, options_.max_uploads))),
         access_(std::move(access)) {
-    if (!options_.mirror.upstreams.empty()) registry_.mirror = std::make_unique<Mirror>(store, options_.mirror);
+    if (!options_.mirror.upstreams.empty()) {
+      if (!options_.mirror.log) options_.mirror.log = options_.access_log;
+      registry_.mirror = std::make_unique<Mirror>(store, options_.mirror);
+    }
   }
 
   ~RegistryServerImpl() override { Stop(); }
