@@ -1,5 +1,7 @@
 #include "store/meta_db.h"
 
+#include <unistd.h>
+
 #include <rocksdb/db.h>
 #include <rocksdb/options.h>
 #include <rocksdb/table.h>
@@ -7,6 +9,7 @@
 #include <rocksdb/write_batch.h>
 
 #include <array>
+#include <cerrno>
 
 namespace berth::store {
 namespace {
@@ -126,7 +129,27 @@ Result<std::unique_ptr<MetaDb>> MetaDb::Open(const std::string& path) {
 
   rocksdb::DB* raw = nullptr;
   std::vector<rocksdb::ColumnFamilyHandle*> handles;
-  rocksdb::Status s = rocksdb::DB::Open(rocksdb::DBOptions(options), path, families, &handles, &raw);
+  rocksdb::Status s;
+  if (::access((path + "/CURRENT").c_str(), F_OK) != 0 && errno == ENOENT) {
+    // A new database. DB::Open would create the missing column families one
+    // by one, rewriting and syncing the OPTIONS file for each (~30 ms on a
+    // fresh store, a sixth of a small pull); CreateColumnFamilies writes it
+    // once. A crash in between is harmless: the next Open creates the rest.
+    std::vector<rocksdb::ColumnFamilyDescriptor> just_default(families.begin(), families.begin() + 1);
+    s = rocksdb::DB::Open(rocksdb::DBOptions(options), path, just_default, &handles, &raw);
+    if (s.ok()) {
+      std::vector<rocksdb::ColumnFamilyDescriptor> tables(families.begin() + 1, families.end());
+      std::vector<rocksdb::ColumnFamilyHandle*> created;
+      s = raw->CreateColumnFamilies(tables, &created);
+      handles.insert(handles.end(), created.begin(), created.end());
+      if (!s.ok()) {
+        for (auto* h : handles) raw->DestroyColumnFamilyHandle(h);
+        delete raw;
+      }
+    }
+  } else {
+    s = rocksdb::DB::Open(rocksdb::DBOptions(options), path, families, &handles, &raw);
+  }
   if (!s.ok()) return RocksError("open " + path, s);
   return std::unique_ptr<MetaDb>(new MetaDbImpl(std::unique_ptr<rocksdb::DB>(raw), std::move(handles)));
 }

@@ -1,6 +1,9 @@
 #include "store/meta_db.h"
 
 #include <gtest/gtest.h>
+#include <rocksdb/db.h>
+
+#include <memory>
 
 #include "core/testing/temp_dir.h"
 
@@ -35,6 +38,28 @@ TEST(MetaDbTest, TablesAreSeparateAndBatchesAtomic) {
   ASSERT_TRUE((*db)->Write(del));
   EXPECT_FALSE(*(*db)->Get(Table::kImages, "k"));
   EXPECT_EQ(TableName(Table::kSnapshots), "snapshots");
+}
+
+// A new store creates its tables in one step after the database itself; a
+// crash in between leaves a database with only RocksDB's default family,
+// which the next open must complete rather than refuse.
+TEST(MetaDbTest, DatabaseLeftWithoutTablesIsCompletedOnOpen) {
+  berth::testing::TempDir dir;
+  {
+    rocksdb::Options options;
+    options.create_if_missing = true;
+    rocksdb::DB* raw = nullptr;
+    ASSERT_TRUE(rocksdb::DB::Open(options, dir.path(), &raw).ok());
+    delete raw;
+  }
+  for (int round = 0; round < 2; ++round) {
+    auto db = MetaDb::Open(dir.path());
+    ASSERT_TRUE(db) << db.error().message();
+    MetaDb::Batch batch;
+    batch.Put(Table::kReferrers, "r" + std::to_string(round), "v");
+    ASSERT_TRUE((*db)->Write(batch));
+    EXPECT_EQ(**(*db)->Get(Table::kReferrers, "r0"), "v");
+  }
 }
 
 }  // namespace
