@@ -79,6 +79,11 @@ class Writer {
   // Appends data.
   virtual Status Write(std::string_view data) = 0;
 
+  // Appends `length` bytes of file `fd` from `offset` on, copied in the
+  // kernel (copy_file_range, or sendfile across file systems) without
+  // passing through this process's memory. fd's own offset is not used.
+  virtual Status WriteFrom(int fd, int64_t offset, int64_t length) = 0;
+
   // Bytes written so far, including those from earlier sessions of the ref.
   virtual int64_t offset() const = 0;
 

@@ -119,6 +119,47 @@ TEST_F(StoreTest, ReopeningARefResumesAtItsOffset) {
   EXPECT_EQ(*d, Digest::Of(data));
 }
 
+// Small writes are hashed in place, large ones by the tail hasher reading the
+// file back, and WriteFrom's bytes never pass through a buffer of ours: one
+// blob written all three ways must still hash to its bytes.
+TEST_F(StoreTest, WriteFromAFileMixesWithWrites) {
+  std::string data(5 << 20, '\0');
+  for (size_t i = 0; i < data.size(); ++i) data[i] = static_cast<char>((i * 7919) % 253);
+  std::string src = dir_.Join("source.bin");
+  ASSERT_TRUE(WriteFileAtomic(src, data));
+  auto in = OpenFile(src, O_RDONLY);
+  ASSERT_TRUE(in);
+
+  auto w = content().OpenWriter({.ref = "mixed", .expected = Digest::Of(data)});
+  ASSERT_TRUE(w);
+  ASSERT_TRUE((*w)->Write(std::string_view(data).substr(0, 1000)));          // in place
+  ASSERT_TRUE((*w)->WriteFrom(in->get(), 1000, (2 << 20) - 1000));            // in the kernel
+  ASSERT_TRUE((*w)->Write(std::string_view(data).substr(2 << 20, 1 << 20)));  // tail hasher
+  ASSERT_TRUE((*w)->WriteFrom(in->get(), 3 << 20, 2 << 20));
+  EXPECT_EQ((*w)->offset(), static_cast<int64_t>(data.size()));
+  EXPECT_EQ((*w)->digest(), Digest::Of(data));
+  auto d = (*w)->Commit();
+  ASSERT_TRUE(d) << d.error().message();
+  EXPECT_EQ(*content().ReadBlob(*d, data.size()), data);
+}
+
+// An input shorter than promised is an error naming the shortfall; the bytes
+// that did arrive stay in the ingest, resumable like any interrupted one.
+TEST_F(StoreTest, WriteFromAShortInputFails) {
+  std::string src = dir_.Join("short.bin");
+  ASSERT_TRUE(WriteFileAtomic(src, std::string(300000, 'x')));
+  auto in = OpenFile(src, O_RDONLY);
+  ASSERT_TRUE(in);
+  auto w = content().OpenWriter({.ref = "short-input"});
+  ASSERT_TRUE(w);
+  auto s = (*w)->WriteFrom(in->get(), 0, 400000);
+  ASSERT_FALSE(s);
+  EXPECT_EQ(s.error().code(), Code::kDataLoss);
+  EXPECT_NE(s.error().message().find("100000 bytes early"), std::string::npos) << s.error().message();
+  EXPECT_EQ((*w)->offset(), 300000);
+  EXPECT_EQ((*w)->digest(), Digest::Of(std::string(300000, 'x')));
+}
+
 TEST_F(StoreTest, SecondWriterOnARefIsLocked) {
   auto w1 = content().OpenWriter({.ref = "same"});
   ASSERT_TRUE(w1);

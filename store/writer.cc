@@ -1,10 +1,11 @@
 #include "store/writer.h"
 
 #include "store/group_commit.h"
-#include "store/hash_worker.h"
+#include "store/tail_hasher.h"
 #include "core/writeback.h"
 
 #include <fcntl.h>
+#include <sys/sendfile.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -30,23 +31,45 @@ class IngestWriter final : public Writer {
 
   Status Write(std::string_view data) override {
     BERTH_RETURN_IF_ERROR(CheckOpen());
-    if (data.size() >= kParallelHashMin) {
-      if (!hash_worker_) hash_worker_ = std::make_unique<HashWorker>(&hasher_);
-      hash_worker_->Start(data);
-      Status written = WriteAll(fd_.get(), data, Name());
-      hash_worker_->Wait();
-      BERTH_RETURN_IF_ERROR(written);
+    BERTH_RETURN_IF_ERROR(WriteAll(fd_.get(), data, Name()));
+    if (!tail_hasher_ && offset_ + static_cast<int64_t>(data.size()) < kParallelHashMin) {
+      hasher_.Update(data);  // small blobs: a thread would cost more than it saves
+      offset_ += static_cast<int64_t>(data.size());
     } else {
-      BERTH_RETURN_IF_ERROR(WriteAll(fd_.get(), data, Name()));
-      hasher_.Update(data);
+      Wrote(static_cast<int64_t>(data.size()));
     }
-    offset_ += static_cast<int64_t>(data.size());
-    StartWriteback();
+    return OkStatus();
+  }
+
+  Status WriteFrom(int in, int64_t in_offset, int64_t length) override {
+    BERTH_RETURN_IF_ERROR(CheckOpen());
+    loff_t from = in_offset;
+    while (length > 0) {
+      size_t chunk = static_cast<size_t>(std::min<int64_t>(length, kCopyChunk));
+      ssize_t n = copy_mode_ == CopyMode::kCopyFileRange
+                      ? ::copy_file_range(in, &from, fd_.get(), nullptr, chunk, 0)
+                      : ::sendfile(fd_.get(), in, &from, chunk);
+      if (n < 0 && errno == EINTR) continue;
+      if (n < 0 && copy_mode_ == CopyMode::kCopyFileRange &&
+          (errno == EXDEV || errno == EINVAL || errno == EOPNOTSUPP || errno == ENOSYS)) {
+        copy_mode_ = CopyMode::kSendfile;  // e.g. across file systems
+        continue;
+      }
+      if (n < 0) return ErrnoError(Name() + ": copy from input", errno);
+      if (n == 0) {
+        return DataLoss(Name() + ": input ended " + std::to_string(length) + " bytes early");
+      }
+      Wrote(n);
+      length -= n;
+    }
     return OkStatus();
   }
 
   int64_t offset() const override { return offset_; }
-  Digest digest() const override { return hasher_.Finish(); }
+  Digest digest() const override {
+    if (tail_hasher_) (void)tail_hasher_->Wait(offset_);  // a read error shows at Commit
+    return hasher_.Finish();
+  }
 
   Result<Digest> Commit(int64_t size, std::optional<Digest> expected,
                         const Labels& labels) override {
@@ -65,6 +88,10 @@ class IngestWriter final : public Writer {
       Discard();
       return DataLoss(Name() + ": size mismatch: expected " + std::to_string(size) +
                       " bytes, got " + std::to_string(offset_));
+    }
+    if (tail_hasher_) {
+      BERTH_RETURN_IF_ERROR(tail_hasher_->Wait(offset_));
+      tail_hasher_.reset();
     }
     Digest actual = hasher_.Finish();
     if (expected && actual != *expected) {
@@ -86,6 +113,7 @@ class IngestWriter final : public Writer {
 
   Status Abort() override {
     BERTH_RETURN_IF_ERROR(CheckOpen());
+    tail_hasher_.reset();
     writeback_.reset();
     fd_.Reset();
     finished_ = true;
@@ -110,7 +138,17 @@ class IngestWriter final : public Writer {
     writeback_start_ = offset_;
   }
 
+  // Accounts for n bytes just appended to the file: they are hashed on the
+  // tail hasher's thread from here on.
+  void Wrote(int64_t n) {
+    if (!tail_hasher_) tail_hasher_ = std::make_unique<TailHasher>(fd_.get(), offset_, &hasher_);
+    offset_ += n;
+    tail_hasher_->Advance(offset_);
+    StartWriteback();
+  }
+
   void Discard() {
+    tail_hasher_.reset();
     writeback_.reset();
     fd_.Reset();
     finished_ = true;
@@ -118,7 +156,10 @@ class IngestWriter final : public Writer {
   }
 
   // Below this size a thread hand-off costs more than hashing in place.
-  static constexpr size_t kParallelHashMin = 128 << 10;
+  static constexpr int64_t kParallelHashMin = 128 << 10;
+  // Per copy_file_range/sendfile call: a write-back interval or so.
+  static constexpr int64_t kCopyChunk = 8 << 20;
+  enum class CopyMode { kCopyFileRange, kSendfile };
 
   StoreContext* ctx_;
   LocalContentStore* store_;
@@ -127,7 +168,8 @@ class IngestWriter final : public Writer {
   RefLock lock_;
   UniqueFd fd_;
   Hasher hasher_;
-  std::unique_ptr<HashWorker> hash_worker_;  // started on the first large write
+  std::unique_ptr<TailHasher> tail_hasher_;  // started on the first large write
+  CopyMode copy_mode_ = CopyMode::kCopyFileRange;
   int64_t offset_;
   int64_t writeback_start_;  // start of the range not yet handed to write-back
   std::unique_ptr<WritebackThread> writeback_;  // started at the first full interval

@@ -61,6 +61,20 @@ struct IngestArgs {
   std::vector<std::string> labels;
 };
 
+// Appends everything `in` yields until its end.
+Status CopyStream(int in, const std::string& name, store::Writer& writer) {
+  std::vector<char> buf(1 << 20);
+  for (;;) {
+    ssize_t n = ::read(in, buf.data(), buf.size());
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return ErrnoError("read " + name, errno);
+    }
+    if (n == 0) return OkStatus();
+    BERTH_RETURN_IF_ERROR(writer.Write(std::string_view(buf.data(), static_cast<size_t>(n))));
+  }
+}
+
 // Streams a file (or stdin) into the store and prints the digest.
 Status Ingest(const GlobalOptions& global, const IngestArgs& args) {
   std::optional<Digest> expected;
@@ -100,15 +114,14 @@ Status Ingest(const GlobalOptions& global, const IngestArgs& args) {
                               " bytes already, but the input cannot seek; abort it with "
                               "`berth content abort " + ref + "`");
   }
-  std::vector<char> buf(1 << 20);
-  for (;;) {
-    ssize_t n = ::read(in, buf.data(), buf.size());
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      return ErrnoError("read " + args.file, errno);
-    }
-    if (n == 0) break;
-    BERTH_RETURN_IF_ERROR(writer->Write(std::string_view(buf.data(), static_cast<size_t>(n))));
+  struct stat st;
+  if (::fstat(in, &st) == 0 && S_ISREG(st.st_mode)) {
+    // A regular file is copied in the kernel, never through our buffers.
+    off_t pos = ::lseek(in, 0, SEEK_CUR);
+    if (pos < 0) return ErrnoError("seek " + args.file, errno);
+    if (st.st_size > pos) BERTH_RETURN_IF_ERROR(writer->WriteFrom(in, pos, st.st_size - pos));
+  } else {
+    BERTH_RETURN_IF_ERROR(CopyStream(in, args.file, *writer));
   }
   BERTH_ASSIGN_OR_RETURN(Digest d, writer->Commit(args.size, expected, labels));
   std::printf("%s\n", d.str().c_str());

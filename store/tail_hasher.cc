@@ -1,0 +1,87 @@
+#include "store/tail_hasher.h"
+
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <vector>
+
+#include "core/file.h"
+
+namespace berth::store {
+namespace {
+
+// Hashed per mapping: large enough that mmap/munmap are noise, small enough
+// that the hasher follows the writer closely.
+constexpr int64_t kWindow = 8 << 20;
+
+}  // namespace
+
+TailHasher::TailHasher(int fd, int64_t start, Hasher* hasher)
+    : fd_(fd), hasher_(hasher), written_(start), hashed_(start), thread_([this] { Run(); }) {}
+
+TailHasher::~TailHasher() {
+  {
+    std::lock_guard<std::mutex> l(mu_);
+    stop_ = true;
+  }
+  cv_.notify_all();
+  thread_.join();
+}
+
+void TailHasher::Advance(int64_t end) {
+  std::lock_guard<std::mutex> l(mu_);
+  if (end > written_) written_ = end;
+  cv_.notify_all();
+}
+
+Status TailHasher::Wait(int64_t end) {
+  std::unique_lock<std::mutex> l(mu_);
+  cv_.wait(l, [&] { return hashed_ >= end || !error_; });
+  return error_;
+}
+
+void TailHasher::Run() {
+  std::unique_lock<std::mutex> l(mu_);
+  for (;;) {
+    cv_.wait(l, [this] { return stop_ || (written_ > hashed_ && error_); });
+    if (stop_) return;
+    const int64_t from = hashed_;
+    const int64_t to = std::min(written_, from + kWindow);
+    l.unlock();
+    Status s = HashRange(from, to);
+    l.lock();
+    if (!s) {
+      error_ = s;
+    } else {
+      hashed_ = to;
+    }
+    cv_.notify_all();
+  }
+}
+
+Status TailHasher::HashRange(int64_t from, int64_t to) {
+  static const int64_t page = ::sysconf(_SC_PAGESIZE);
+  const int64_t map_from = from - from % page;
+  const size_t map_len = static_cast<size_t>(to - map_from);
+  // MAP_POPULATE fills the page table from the page cache in one go instead
+  // of a fault per few pages.
+  void* p = ::mmap(nullptr, map_len, PROT_READ, MAP_SHARED | MAP_POPULATE, fd_, map_from);
+  if (p != MAP_FAILED) {
+    hasher_->Update(static_cast<const char*>(p) + (from - map_from), static_cast<size_t>(to - from));
+    ::munmap(p, map_len);
+    return OkStatus();
+  }
+  // A file system that cannot map files: read the bytes back instead.
+  std::vector<char> buf(static_cast<size_t>(std::min<int64_t>(to - from, 1 << 20)));
+  for (int64_t off = from; off < to;) {
+    size_t want = static_cast<size_t>(std::min<int64_t>(static_cast<int64_t>(buf.size()), to - off));
+    BERTH_ASSIGN_OR_RETURN(size_t n, PreadFull(fd_, buf.data(), want, off, "ingest file"));
+    if (n == 0) return DataLoss("ingest file shorter than the bytes written to it");
+    hasher_->Update(buf.data(), n);
+    off += static_cast<int64_t>(n);
+  }
+  return OkStatus();
+}
+
+}  // namespace berth::store

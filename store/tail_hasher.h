@@ -1,0 +1,55 @@
+// Private: hashes an ingest file on a thread of its own, a little behind the
+// bytes written to it.
+//
+// Hashing (≈1 GB/s with SHA-NI) and copying into the page cache are each a
+// large part of an ingest's cost. Hashing the file rather than the caller's
+// buffer lets the writer go on at once (no hand-off to wait for at every
+// write, so reading the input, writing and hashing all overlap), lets bytes
+// that never passed through a user buffer be hashed (WriteFrom's in-kernel
+// copy), and verifies exactly what is in the file that gets published.
+// The bytes are read through a read-only mapping of the page cache, so
+// hashing adds no copy of its own.
+#pragma once
+
+#include <condition_variable>
+#include <cstdint>
+#include <mutex>
+#include <thread>
+
+#include "core/digest.h"
+#include "core/status.h"
+
+namespace berth::store {
+
+class TailHasher {
+ public:
+  // Hashes fd's bytes from `start` on into *hasher (which holds [0, start)).
+  // fd must stay open and its bytes unchanged until the hasher is destroyed.
+  TailHasher(int fd, int64_t start, Hasher* hasher);
+  ~TailHasher();  // stops without finishing
+  TailHasher(const TailHasher&) = delete;
+  TailHasher& operator=(const TailHasher&) = delete;
+
+  // Bytes before `end` are written and may be hashed.
+  void Advance(int64_t end);
+
+  // Blocks until the bytes before `end` are hashed; an error if they could
+  // not be read back.
+  Status Wait(int64_t end);
+
+ private:
+  void Run();
+  Status HashRange(int64_t from, int64_t to);
+
+  const int fd_;
+  Hasher* const hasher_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  int64_t written_;
+  int64_t hashed_;
+  Status error_ = OkStatus();
+  bool stop_ = false;
+  std::thread thread_;
+};
+
+}  // namespace berth::store
