@@ -12,8 +12,9 @@ namespace berth::store {
 namespace {
 
 // Hashed per mapping: large enough that mmap/munmap are noise, small enough
-// that the hasher follows the writer closely.
-constexpr int64_t kWindow = 8 << 20;
+// that the hasher follows the writer closely, and that the mapped pages
+// (which count in the process's RSS) stay few with several blobs at once.
+constexpr int64_t kWindow = 2 << 20;
 
 }  // namespace
 
