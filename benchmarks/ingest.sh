@@ -58,6 +58,7 @@ for t in openssl cp berth; do
 done
 printf '%-34s %.2f\n' "openssl dgst -sha256" "${med[openssl]}" "cp + sync" "${med[cp]}" \
   "berth content ingest" "${med[berth]}"
+for t in openssl cp berth; do printf '  runs %-8s %s\n' "$t" "${runs[$t]}"; done
 slower=$(echo "if (${med[openssl]} > ${med[cp]}) ${med[openssl]} else ${med[cp]}" | bc -l)
 printf 'berth / openssl = %.2f   berth / (cp+sync) = %.2f   berth / slower = %.2f (target <= 1.2)\n' \
   "$(echo "${med[berth]} / ${med[openssl]}" | bc -l)" "$(echo "${med[berth]} / ${med[cp]}" | bc -l)" \
