@@ -224,11 +224,13 @@ Result<FetchedManifest> RepositoryClient::FetchManifest(const std::string& refer
 }
 
 Status RepositoryClient::FetchBlob(const oci::Descriptor& blob, int64_t offset,
-                                   const std::function<Status(std::string_view)>& sink) {
+                                   const std::function<Status(std::string_view)>& sink,
+                                   const std::function<void(int64_t)>& on_size) {
   const std::string what = "blob " + blob.digest.str();
   int64_t delivered = offset;
   // An unknown size (< 0) is learnt from the first answer.
   int64_t size = blob.size;
+  if (size >= 0 && on_size) on_size(size);
   std::optional<Error> last;
   for (const Host& host : hosts_) {
     if (!host.can_pull) continue;
@@ -242,6 +244,7 @@ Status RepositoryClient::FetchBlob(const oci::Descriptor& blob, int64_t offset,
       s.on_head = [&](const HttpResponse& head) -> Status {
         // A server that ignores Range sends the whole blob again.
         skip = head.status == 200 ? delivered : 0;
+        const bool known = size >= 0;
         if (size < 0 && head.status == 200 && !head.Header("content-length").empty()) {
           size = std::strtoll(head.Header("content-length").c_str(), nullptr, 10);
         }
@@ -251,6 +254,7 @@ Status RepositoryClient::FetchBlob(const oci::Descriptor& blob, int64_t offset,
             size = std::strtoll(range.c_str() + slash + 1, nullptr, 10);
           }
         }
+        if (!known && size >= 0 && on_size) on_size(size);
         if (head.status == 206) {
           std::string range = head.Header("content-range");
           if (!range.starts_with("bytes " + std::to_string(delivered) + "-")) {

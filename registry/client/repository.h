@@ -64,8 +64,11 @@ class RepositoryClient {
   // sends more than descriptor.size bytes. A size < 0 means unknown (a
   // pull-through mirror asked for a digest): it is taken from the first
   // answer's Content-Length or Content-Range.
+  // on_size, if given, is told the blob's whole size as soon as it is known
+  // (at once when the descriptor has it, else from the first answer).
   Status FetchBlob(const oci::Descriptor& blob, int64_t offset,
-                   const std::function<Status(std::string_view)>& sink);
+                   const std::function<Status(std::string_view)>& sink,
+                   const std::function<void(int64_t)>& on_size = {});
 
   // Push side: whether the registry has the blob (HEAD).
   Result<bool> BlobExists(const Digest& digest);

@@ -1,6 +1,7 @@
 // GET/HEAD/DELETE /v2/<name>/blobs/<digest>. Blobs are streamed from their
 // file in the store, never buffered whole; Range requests get 206.
 #include <sys/mman.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <limits>
@@ -17,60 +18,63 @@ constexpr size_t kMapThreshold = 4 << 20;
 
 }  // namespace
 
+// Sends [offset, offset + length) of an open file from a read-only mapping of
+// those pages (no copy into a buffer of ours first). The bytes must be in
+// the file already.
+bool SendMapped(int fd, size_t offset, size_t length, httplib::DataSink& sink) {
+  static const size_t page = static_cast<size_t>(sysconf(_SC_PAGESIZE));
+  const size_t from = offset - offset % page;
+  const size_t map_len = offset + length - from;
+  void* map = mmap(nullptr, map_len, PROT_READ, MAP_SHARED, fd, static_cast<off_t>(from));
+  if (map == MAP_FAILED) return false;
+  bool ok = sink.write(static_cast<const char*>(map) + (offset - from), length);
+  munmap(map, map_len);
+  return ok;
+}
+
 // Mirror mode, a blob the store does not have: streamed from the fetch that
-// brings it (started here or by another client). A fetch that fails (cut
-// that cannot be resumed, digest mismatch) cuts this connection before the
-// last byte.
+// brings it (started here or by another client), with the Content-Length the
+// upstream gave. A fetch that fails (cut that cannot be resumed, digest
+// mismatch) cuts this connection before the last byte.
 void StreamFetchedBlob(Registry& r, std::shared_ptr<BlobFetch> fetch, const Digest& digest,
                        const httplib::Request& req, httplib::Response& res) {
+  const int64_t size = fetch->WaitSize();
+  if (size < 0) {
+    return SendError(res, {ApiCode::kUnavailable, "fetching " + digest.str() + " from the upstream failed"});
+  }
+  res.set_header("Docker-Content-Digest", digest.str());
+  res.set_header("Accept-Ranges", "bytes");
   if (req.method == "HEAD") {
-    // The client will want the bytes next; answer once they are here.
-    if (fetch->WaitReadable(std::numeric_limits<int64_t>::max() - 1) < 0) {
-      return SendError(res, {ApiCode::kUnavailable, "fetching " + digest.str() + " from the upstream failed"});
-    }
-    auto info = r.store.content().Stat(digest);
-    if (!info) return SendError(res, {ApiCode::kBlobUnknown, "blob unknown: " + digest.str()});
     res.status = 200;
-    res.set_header("Docker-Content-Digest", digest.str());
-    res.set_header("Content-Length", std::to_string(info->size));
+    res.set_header("Content-Length", std::to_string(size));
     return;
   }
-  res.status = 200;
-  res.set_header("Docker-Content-Digest", digest.str());
   struct State {
     std::shared_ptr<BlobFetch> fetch;
     Digest digest;
-    std::unique_ptr<store::Reader> reader;
-    std::vector<char> buffer;
+    std::unique_ptr<store::Reader> reader;  // of the growing ingest, or of the stored blob
   };
-  auto state = std::make_shared<State>(State{std::move(fetch), digest, nullptr, {}});
+  auto state = std::make_shared<State>(State{std::move(fetch), digest, nullptr});
   store::ContentStore* content = &r.store.content();
-  res.set_chunked_content_provider("application/octet-stream", [state, content](size_t offset, httplib::DataSink& sink) {
-    int64_t readable = state->fetch->WaitReadable(static_cast<int64_t>(offset));
-    if (readable < 0) return false;
-    if (static_cast<int64_t>(offset) >= readable) {
-      sink.done();
-      return true;
-    }
-    size_t want = std::min<size_t>(kChunk, static_cast<size_t>(readable - static_cast<int64_t>(offset)));
-    state->buffer.resize(kChunk);
-    for (int attempt = 0; attempt < 2; ++attempt) {
-      if (!state->reader) {
-        // The growing ingest while the fetch runs, the stored blob after.
-        auto reader = state->fetch->done() ? content->ReaderAt(state->digest)
-                                           : content->IngestReader(state->fetch->ingest_ref());
-        if (reader) state->reader = std::move(*reader);
-      }
-      if (state->reader) {
-        auto got = state->reader->ReadAt(state->buffer.data(), want, static_cast<int64_t>(offset));
-        if (got && *got > 0) return sink.write(state->buffer.data(), *got);
-      }
-      // The commit moved the ingest into the store just now: read the blob once it is there.
-      state->reader.reset();
-      if (!state->fetch->WaitDone()) return false;
-    }
-    return false;
-  });
+  // The status stays unset: httplib answers 200, or 206 for a Range.
+  res.set_content_provider(
+      static_cast<size_t>(size), "application/octet-stream",
+      [state, content](size_t offset, size_t length, httplib::DataSink& sink) {
+        int64_t readable = state->fetch->WaitReadable(static_cast<int64_t>(offset));
+        if (readable <= static_cast<int64_t>(offset)) return false;  // failed, or shorter than said
+        size_t n = std::min({length, kChunk * 4, static_cast<size_t>(readable) - offset});
+        for (int attempt = 0; attempt < 2; ++attempt) {
+          if (!state->reader) {
+            auto reader = state->fetch->done() ? content->ReaderAt(state->digest)
+                                               : content->IngestReader(state->fetch->ingest_ref());
+            if (reader) state->reader = std::move(*reader);
+          }
+          if (state->reader) return SendMapped(state->reader->fd(), offset, n, sink);
+          // The commit moved the ingest into the store just now: read the blob once it is there.
+          if (!state->fetch->WaitDone()) return false;
+        }
+        return false;
+      });
 }
 
 void GetBlob(Registry& r, const Route& route, std::string_view ns, const httplib::Request& req,

@@ -25,6 +25,13 @@ int64_t BlobFetch::WaitReadable(int64_t offset) {
   return done_ ? written_ : written_ - 1;
 }
 
+int64_t BlobFetch::WaitSize() {
+  std::unique_lock lock(mu_);
+  cv_.wait(lock, [&] { return failed_ || done_ || size_ >= 0; });
+  if (failed_) return -1;
+  return done_ && size_ < 0 ? written_ : size_;
+}
+
 bool BlobFetch::WaitDone() {
   std::unique_lock lock(mu_);
   cv_.wait(lock, [&] { return failed_ || done_; });
@@ -209,6 +216,12 @@ Result<std::shared_ptr<BlobFetch>> Mirror::FetchBlob(const std::string& host, co
       std::lock_guard l(mu_);
       stats_.upstream_bytes += static_cast<int64_t>(chunk.size());
       return OkStatus();
+    }, [&](int64_t size) {
+      {
+        std::lock_guard l(fetch->mu_);
+        fetch->size_ = size;
+      }
+      fetch->cv_.notify_all();
     });
     Status committed = fetched;
     if (fetched) {

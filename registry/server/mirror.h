@@ -69,6 +69,9 @@ class BlobFetch {
   // failed. Returns how many bytes (from 0) may be sent now; the last byte
   // only once the blob is verified and stored. -1 when the fetch failed.
   int64_t WaitReadable(int64_t offset);
+  // Blocks until the blob's size is known (the upstream's answer started),
+  // or the fetch ended. -1 when the fetch failed or never learnt it.
+  int64_t WaitSize();
   bool done();
   // Blocks until the fetch has ended; true when the blob is stored.
   bool WaitDone();
@@ -82,6 +85,7 @@ class BlobFetch {
   std::condition_variable cv_;
   int64_t written_ = 0;
   int64_t notified_ = 0;  // written_ when the waiters were last woken
+  int64_t size_ = -1;     // the whole blob's, once the upstream said
   bool done_ = false;
   bool failed_ = false;
 };

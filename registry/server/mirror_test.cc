@@ -223,6 +223,40 @@ TEST_F(MirrorTest, CacheLimitEvictsLeastRecentlyUsed) {
   EXPECT_TRUE(stored(b));
 }
 
+// A cold blob is answered with the upstream's size before its bytes are all
+// here: HEAD at once, GET with Content-Length (not chunked), and a Range
+// request gets exactly its bytes (206).
+TEST_F(MirrorTest, ColdBlobsHaveTheirLengthAndRanges) {
+  const std::string layer = kAmd64Blobs[0];
+  const std::string file = kLayout + "/blobs/sha256/" + layer.substr(7);
+  const std::string bytes = berth::testing::Run({"cat", file}).out;
+  ASSERT_GT(bytes.size(), 100u);
+  httplib::Client client("http://" + host_);
+
+  auto head = client.Head("/v2/bench/app/blobs/" + layer);
+  ASSERT_TRUE(head);
+  EXPECT_EQ(head->status, 200);
+  EXPECT_EQ(head->get_header_value("Content-Length"), std::to_string(bytes.size()));
+  for (int i = 0; i < 100 && !store_->content().Stat(*Digest::Parse(layer)); ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  // The HEAD warmed the cache: drop the blob again to make the next GET cold.
+  ASSERT_TRUE(store_->content().Delete(*Digest::Parse(layer)));
+
+  auto range = client.Get("/v2/bench/app/blobs/" + layer, {{"Range", "bytes=10-49"}});
+  ASSERT_TRUE(range);
+  EXPECT_EQ(range->status, 206);
+  EXPECT_EQ(range->body, bytes.substr(10, 40));
+
+  const std::string other = kAmd64Blobs[1];
+  auto get = client.Get("/v2/bench/app/blobs/" + other);
+  ASSERT_TRUE(get);
+  EXPECT_EQ(get->status, 200);
+  EXPECT_EQ(get->get_header_value("Transfer-Encoding"), "");
+  EXPECT_EQ(get->get_header_value("Content-Length"), std::to_string(get->body.size()));
+  EXPECT_EQ(Digest::Of(get->body).str(), other);
+}
+
 TEST_F(MirrorTest, PushesAreRefusedAndUnknownNamespacesToo) {
   httplib::Client client("http://" + host_);
   auto push = client.Post("/v2/bench/app/blobs/uploads/", "", "x");
