@@ -259,6 +259,7 @@ Status Unpacker::ApplyOne(const LayerJob& job, LayerSchedule& schedule, bool reb
   auto applied = snapshotter::ApplyLayer(**source, oci::LayerCompression(layer.media_type),
                                          dirs->target, apply);
   if (!applied) return discard(applied.error());
+  source->reset();  // read to its end; its buffer is not needed while this layer waits
   // Commit only what the download verified.
   if (auto s = WaitFor(layer.digest); !s) return discard(s.error());
   if (options_.mode == snapshotter::WhiteoutMode::kOverlay && !applied->implicit_dirs.empty()) {
