@@ -72,6 +72,13 @@ class DirSnapshotter final : public Snapshotter {
         return FailedPrecondition("snapshot " + key + ": is " + std::string(KindName(s.kind)) +
                                   ", only active snapshots can be committed");
       }
+      if (!options.parent.empty()) {
+        if (!backend_->CanRebase()) {
+          return FailedPrecondition("snapshot " + key + ": this snapshotter cannot commit onto " +
+                                    "another parent");
+        }
+        BERTH_RETURN_IF_ERROR(txn.Rebase(key, options.parent));
+      }
       // Not measured here: walking a 100k-file layer inside the metadata
       // transaction cost more than applying it. Usage() measures on demand.
       BERTH_RETURN_IF_ERROR(txn.Commit(key, name, DiskUsage{.size = -1, .inodes = -1}, options.labels));
@@ -90,6 +97,8 @@ class DirSnapshotter final : public Snapshotter {
     return meta_.Walk(fn, filter);
   }
 
+  bool CanRebase() const override { return backend_->CanRebase(); }
+
  private:
   std::vector<std::string> ParentDirs(const storage::Snapshot& s) const {
     std::vector<std::string> dirs;
@@ -103,6 +112,10 @@ class DirSnapshotter final : public Snapshotter {
 
   Result<std::vector<Mount>> Create(Kind kind, const std::string& key, const std::string& parent,
                                     const SnapshotOptions& options) {
+    if (!options.parent.empty()) {
+      return InvalidArgument("snapshot " + key + ": the parent option is for Commit; " +
+                             "Prepare and View take the parent as an argument");
+    }
     storage::Snapshot s;
     BERTH_RETURN_IF_ERROR(meta_.Update([&](storage::Txn& txn) -> Status {
       BERTH_ASSIGN_OR_RETURN(s, txn.Create(kind, key, parent, options.labels));

@@ -25,6 +25,10 @@ class Backend {
   // The mounts of an active or view snapshot.
   virtual std::vector<Mount> MountsOf(const storage::Snapshot& s, const std::string& dir,
                                       const std::vector<std::string>& parent_dirs) = 0;
+  // Whether a snapshot's directory is independent of its parents' (what
+  // Populate put there, and what mounts write), so that it can be given
+  // another parent at commit (Snapshotter::CanRebase).
+  virtual bool CanRebase() const { return false; }
 };
 
 // `name` is the key namespace of the records ("overlayfs", "native").

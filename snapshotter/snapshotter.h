@@ -15,6 +15,10 @@
 //   mounts = Prepare("extract-<chain id>", parent_chain_id)  // empty tree on top of parent
 //   ... mount, apply the layer's tar, unmount ...
 //   Commit(chain_id, "extract-<chain id>")  // the active key is gone afterwards
+// or, where CanRebase() (overlay), for several layers at once:
+//   Prepare("extract-<chain id>", "")  // an empty tree; apply the layer's tar
+//   ... once parent_chain_id is committed:
+//   Commit(chain_id, "extract-<chain id>", {.parent = parent_chain_id})
 // and of a container root file system:
 //   mounts = Prepare("container-1", top_chain_id)  // writable, on top of the image
 //   ... the runtime mounts them and runs ...
@@ -83,6 +87,11 @@ struct Mount {
 
 struct SnapshotOptions {
   Labels labels;  // labels of the new snapshot
+  // Commit() only, where CanRebase(): the parent the committed snapshot is
+  // stacked on, for an active snapshot prepared without one. Empty: the
+  // parent it was prepared on. Prepare() and View() refuse it
+  // (invalid-argument): they take the parent as an argument.
+  std::string parent;
 };
 
 // Selects snapshots for Walk(); an empty function selects all.
@@ -125,6 +134,11 @@ class Snapshotter {
   // Turns the active snapshot `key` into the committed snapshot `name`
   // (labels from options replace the active's labels when non-empty). The
   // key no longer exists afterwards. REQUIRES: the key's mounts are unmounted.
+  // With options.parent (a rebase, see CanRebase()): `key` must have been
+  // prepared without a parent (or on that same one), and `name` is committed
+  // on top of options.parent, which must be committed; failed-precondition
+  // where the snapshotter cannot rebase. All in one transaction: on any error
+  // nothing changes.
   virtual Status Commit(const std::string& name, const std::string& key,
                         const SnapshotOptions& options = {}) = 0;
 
@@ -133,6 +147,15 @@ class Snapshotter {
 
   // Calls fn for every snapshot the filter selects, in key order.
   virtual Status Walk(const WalkFn& fn, const WalkFilter& filter = {}) = 0;
+
+  // Whether Commit() can stack a snapshot on a parent it was not prepared on
+  // (SnapshotOptions::parent). True where a snapshot's tree never depends on
+  // its parents' files — overlay, whose upper dir holds only its own changes
+  // — so the layers of one image can be applied at once, each into a
+  // snapshot prepared on nothing, and linked into their chain in order as
+  // they are committed (containerd 2.2 calls this the "rebase" capability).
+  // False for native, whose every snapshot starts as a copy of its parent.
+  virtual bool CanRebase() const { return false; }
 
  protected:
   Snapshotter() = default;

@@ -27,6 +27,7 @@ struct PullArgs {
   std::string snapshotter = "auto";
   bool all_platforms = false;
   int max_concurrent_downloads = 3;
+  int max_concurrent_unpacks = 2;
   RemoteArgs remote;
 };
 
@@ -39,6 +40,9 @@ Status Pull(const GlobalOptions& global, const PullArgs& args) {
   if (args.max_concurrent_downloads < 1) {
     return InvalidArgument("--max-concurrent-downloads must be at least 1");
   }
+  if (args.max_concurrent_unpacks < 1) {
+    return InvalidArgument("--max-concurrent-unpacks must be at least 1");
+  }
   BERTH_ASSIGN_OR_RETURN(ProgressMode mode, ParseProgressMode(args.progress, args.quiet));
   BERTH_ASSIGN_OR_RETURN(auto remote, image::Remote::Open(ref, args.remote.ToOptions()));
   BERTH_ASSIGN_OR_RETURN(auto store, OpenStore(global));
@@ -50,7 +54,9 @@ Status Pull(const GlobalOptions& global, const PullArgs& args) {
     BERTH_ASSIGN_OR_RETURN(snapshots, OpenSnapshotter(*store, args.snapshotter));
     unpacker = std::make_unique<image::Unpacker>(
         store.get(), snapshots->snapshots.get(),
-        image::UnpackOptions{.mode = snapshots->mode, .on_event = [&](const image::UnpackEvent& e) {
+        image::UnpackOptions{.mode = snapshots->mode,
+                             .max_parallel_layers = args.max_concurrent_unpacks,
+                             .on_event = [&](const image::UnpackEvent& e) {
                                progress.OnUnpack(e);
                              }});
   }
@@ -214,6 +220,8 @@ void AddImageCommands(CLI::App& app, const GlobalOptions& global, Action* action
   pull->add_option("--platform", pull_args->platform, "os/arch[/variant] (default: this machine)");
   pull->add_option("--max-concurrent-downloads", pull_args->max_concurrent_downloads,
                    "Blobs fetched at once (default 3)");
+  pull->add_option("--max-concurrent-unpacks", pull_args->max_concurrent_unpacks,
+                   "Layers unpacked at once with overlayfs (default 2; native: one at a time)");
   pull->add_flag("--all-platforms", pull_args->all_platforms,
                  "Fetch every manifest of an index (to push all of it elsewhere)");
   pull->add_option("--progress", pull_args->progress, "auto, tty, plain or quiet");

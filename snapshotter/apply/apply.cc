@@ -15,23 +15,41 @@
 namespace berth::snapshotter {
 namespace {
 
-Result<std::vector<UniqueFd>> OpenLowers(const ApplyOptions& options) {
-  std::vector<UniqueFd> lowers;
-  if (options.whiteouts != WhiteoutMode::kOverlay) return lowers;
-  for (const std::string& dir : options.lower_dirs) {
-    BERTH_ASSIGN_OR_RETURN(UniqueFd fd, OpenFile(dir, O_RDONLY | O_DIRECTORY));
-    lowers.push_back(std::move(fd));
+// The lower layers' directories, opened the first time a hardlink needs
+// them: with await_lower_dirs, that may wait for the lower layers to be
+// applied, which most layers (no cross-layer hardlinks) never do.
+class LowerLayers {
+ public:
+  explicit LowerLayers(const ApplyOptions& options) : options_(options) {}
+
+  Result<const std::vector<UniqueFd>*> Get() {
+    if (opened_ || options_.whiteouts != WhiteoutMode::kOverlay) return &fds_;
+    std::vector<std::string> dirs = options_.lower_dirs;
+    if (options_.await_lower_dirs) {
+      BERTH_ASSIGN_OR_RETURN(dirs, options_.await_lower_dirs());
+    }
+    for (const std::string& dir : dirs) {
+      BERTH_ASSIGN_OR_RETURN(UniqueFd fd, OpenFile(dir, O_RDONLY | O_DIRECTORY));
+      fds_.push_back(std::move(fd));
+    }
+    opened_ = true;
+    return &fds_;
   }
-  return lowers;
-}
+
+ private:
+  const ApplyOptions& options_;
+  bool opened_ = false;
+  std::vector<UniqueFd> fds_;
+};
 
 // A hardlink entry; in overlay mode a target from a lower layer is copied up.
-Status WriteHardlink(TreeWriter& writer, const std::vector<UniqueFd>& lowers, const Entry& e,
+Status WriteHardlink(TreeWriter& writer, LowerLayers& lower_layers, const Entry& e,
                      DataReader& data) {
   Status status = writer.Write(e, data);
   if (status || status.error().code() != Code::kNotFound) return status;
-  if (!lowers.empty()) {
-    BERTH_ASSIGN_OR_RETURN(bool copied, CopyUpHardlinkTarget(writer, lowers, e));
+  BERTH_ASSIGN_OR_RETURN(const std::vector<UniqueFd>* lowers, lower_layers.Get());
+  if (!lowers->empty()) {
+    BERTH_ASSIGN_OR_RETURN(bool copied, CopyUpHardlinkTarget(writer, *lowers, e));
     if (copied) return writer.Write(e, data);
   }
   // A link to nothing is a malformed (or probing) layer, not a missing object.
@@ -73,7 +91,7 @@ Result<ApplyResult> ApplyLayer(ByteSource& layer, oci::Compression compression,
                                const std::string& target_dir, const ApplyOptions& options) {
   BERTH_ASSIGN_OR_RETURN(std::unique_ptr<ByteSource> tar, NewDecompressor(layer, compression));
   if (compression != oci::Compression::kNone) tar = std::make_unique<ThreadedSource>(std::move(tar));
-  BERTH_ASSIGN_OR_RETURN(std::vector<UniqueFd> lowers, OpenLowers(options));
+  LowerLayers lowers(options);
   BERTH_ASSIGN_OR_RETURN(
       TreeWriter writer,
       TreeWriter::Open(target_dir, /*track_written=*/options.whiteouts == WhiteoutMode::kApply));

@@ -21,6 +21,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
@@ -54,6 +55,12 @@ struct ApplyOptions {
   // the target copied up into this layer first (overlay cannot hardlink
   // across layers). In kApply the target is simply in the tree.
   std::vector<std::string> lower_dirs;
+  // kOverlay, instead of lower_dirs, while the lower layers are still being
+  // applied (layers of an image applied at once): called at most once, on
+  // the applying thread, the first time a hardlink's target is not in this
+  // layer; returns the lower dirs then, blocking until they are complete.
+  // Its error fails the apply. Nothing else in kOverlay reads lower layers.
+  std::function<Result<std::vector<std::string>>()> await_lower_dirs;
   // sha256 of the uncompressed tar; a mismatch is data-loss.
   std::optional<Digest> expected_diff_id;
 };

@@ -112,5 +112,36 @@ TEST(HardlinksTest, MissingTargetOrDirectoryTargetIsRefused) {
   EXPECT_EQ(to_dir.error().code(), Code::kInvalidArgument);
 }
 
+TEST(HardlinksTest, OverlayModeAwaitsTheLowerDirsOnlyForACrossLayerLink) {
+  TempDir bottom, upper, other;
+  WriteTestFile(bottom.Join("tool"), "tool bytes");
+  int calls = 0;
+  ApplyOptions options;
+  options.await_lower_dirs = [&]() -> Result<std::vector<std::string>> {
+    ++calls;
+    return std::vector<std::string>{bottom.path()};
+  };
+  // Links within the layer never ask.
+  auto within = ApplyTar(LayerBuilder().File("a", "x").Hardlink("b", "a").Tar(), other.path(), options);
+  ASSERT_TRUE(within) << within.error().message();
+  EXPECT_EQ(calls, 0);
+  // Two links to lower files: asked once, and the copy-up is the one the
+  // lower dirs give.
+  auto r = ApplyTar(LayerBuilder().Hardlink("l1", "tool").Hardlink("l2", "tool").Tar(), upper.path(),
+                    options);
+  ASSERT_TRUE(r) << r.error().message();
+  EXPECT_EQ(calls, 1);
+  EXPECT_EQ(*ReadFile(upper.Join("tool"), 100), "tool bytes");
+  EXPECT_EQ(Lstat(upper.Join("l2")).st_ino, Lstat(upper.Join("tool")).st_ino);
+  // Its error is the apply's.
+  options.await_lower_dirs = []() -> Result<std::vector<std::string>> {
+    return Unavailable("lower layer failed");
+  };
+  TempDir failed;
+  auto f = ApplyTar(LayerBuilder().Hardlink("l1", "tool").Tar(), failed.path(), options);
+  ASSERT_FALSE(f);
+  EXPECT_EQ(f.error().code(), Code::kUnavailable) << f.error().message();
+}
+
 }  // namespace
 }  // namespace berth::snapshotter

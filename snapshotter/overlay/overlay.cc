@@ -69,6 +69,11 @@ class OverlayBackend final : public Backend {
     return {std::move(m)};
   }
 
+  // An upper dir holds only its own layer's changes (whiteouts are markers,
+  // not deletions), and mounts name the parents by path: any committed
+  // snapshot can go under it.
+  bool CanRebase() const override { return true; }
+
  private:
   bool index_off_ = IndexOnByDefault();
 };

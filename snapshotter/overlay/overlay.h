@@ -10,6 +10,8 @@
 //   one parent, view:    bind <parent>/fs, options ro,rbind
 //   otherwise:           overlay, lowerdir=<parent fs>:<grandparent fs>:...
 //                        (+ upperdir=, workdir= when active)
+// It can rebase (Snapshotter::CanRebase): an upper dir prepared without a
+// parent can be committed onto any committed snapshot.
 // Paths are absolute, as containerd returns them. Deep chains can exceed the
 // 4096-byte mount option limit of mount(2); snapshotter/mount.h mounts them
 // anyway (see MountAll).

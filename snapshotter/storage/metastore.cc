@@ -267,6 +267,30 @@ Result<int64_t> Txn::Commit(const std::string& key, const std::string& name, con
   return r.id;
 }
 
+Status Txn::Rebase(const std::string& key, const std::string& parent) {
+  BERTH_ASSIGN_OR_RETURN(Record r, LoadExisting(key));
+  if (r.parent == parent) return OkStatus();
+  if (r.kind != Kind::kActive) {
+    return FailedPrecondition("snapshot " + key + ": is " + std::string(KindName(r.kind)) +
+                              ", only active snapshots can be rebased");
+  }
+  if (!r.parent.empty()) {
+    return FailedPrecondition("snapshot " + key + ": was prepared on " + r.parent +
+                              ", only a snapshot prepared without a parent can be rebased");
+  }
+  auto p = LoadExisting(parent);
+  if (!p) return std::unexpected(p.error().WithContext("parent of " + key));
+  if (p->kind != Kind::kCommitted) {
+    return FailedPrecondition("snapshot " + key + ": parent " + parent + " is " +
+                              std::string(KindName(p->kind)) + ", not committed");
+  }
+  ++p->children;
+  Store(parent, *p);
+  r.parent = parent;
+  Store(key, r);
+  return OkStatus();
+}
+
 Result<Snapshot> Txn::Remove(const std::string& key) {
   BERTH_ASSIGN_OR_RETURN(Snapshot s, GetSnapshot(key));
   BERTH_ASSIGN_OR_RETURN(Record r, LoadExisting(key));

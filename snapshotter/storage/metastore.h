@@ -67,6 +67,13 @@ class Txn {
   Result<int64_t> Commit(const std::string& key, const std::string& name, const DiskUsage& usage,
                          const Labels& labels);
 
+  // Stacks the active snapshot `key`, recorded without a parent, on the
+  // committed snapshot `parent` (nothing to do if that already is its
+  // parent): Commit() then commits it there. failed-precondition if `key` is
+  // not active or has another parent, or `parent` is not committed;
+  // not-found if either is missing.
+  Status Rebase(const std::string& key, const std::string& parent);
+
   // Deletes the record of `key` (failed-precondition if it has children);
   // its directory is removed once the transaction is written.
   Result<Snapshot> Remove(const std::string& key);

@@ -382,5 +382,55 @@ TEST_P(SnapshotterSuite, ConcurrentPreparesOnOneParent) {
   ASSERT_OK(sn_->Remove("base"));
 }
 
+// Rebase (Snapshotter::CanRebase): a layer prepared on nothing is committed
+// on top of a parent committed meanwhile, and then reads through it; where
+// the snapshotter cannot rebase, the commit fails and changes nothing.
+TEST_P(SnapshotterSuite, CommitOntoAnotherParent) {
+  auto m1 = sn_->Prepare("x1", "");
+  ASSERT_TRUE(m1);
+  auto m2 = sn_->Prepare("x2", "");  // before its parent exists
+  ASSERT_TRUE(m2);
+  {
+    auto a = MountAt(*m1);
+    auto b = MountAt(*m2);
+    WriteAll(a->path() + "/a.txt", "one");
+    WriteAll(b->path() + "/b.txt", "two");
+    a->Release();
+    b->Release();
+  }
+  ASSERT_OK(sn_->Commit("l1", "x1"));
+  EXPECT_CODE(sn_->Prepare("y", "", {.parent = "l1"}), Code::kInvalidArgument);
+  if (!sn_->CanRebase()) {
+    EXPECT_CODE(sn_->Commit("l2", "x2", {.parent = "l1"}), Code::kFailedPrecondition);
+    EXPECT_EQ(sn_->Stat("x2")->kind, Kind::kActive);
+    EXPECT_CODE(sn_->Stat("l2"), Code::kNotFound);
+    return;
+  }
+  EXPECT_CODE(sn_->Commit("l2", "x2", {.parent = "missing"}), Code::kNotFound);
+  ASSERT_OK(sn_->Prepare("x3", ""));
+  EXPECT_CODE(sn_->Commit("l2", "x2", {.parent = "x3"}), Code::kFailedPrecondition);  // not committed
+  EXPECT_EQ(sn_->Stat("x2")->kind, Kind::kActive);  // failed commits change nothing
+  EXPECT_EQ(sn_->Stat("x2")->parent, "");
+  ASSERT_OK(sn_->Commit("l2", "x2", {.parent = "l1"}));
+  EXPECT_EQ(sn_->Stat("l2")->parent, "l1");
+  EXPECT_CODE(sn_->Remove("l1"), Code::kFailedPrecondition);  // l2 is its child now
+  // Committing onto the parent it was prepared on is a plain commit; onto
+  // another is refused (its tree was made through that parent's mounts).
+  ASSERT_OK(sn_->Prepare("x4", "l1"));
+  EXPECT_CODE(sn_->Commit("l4", "x4", {.parent = "l2"}), Code::kFailedPrecondition);
+  ASSERT_OK(sn_->Commit("l4", "x4", {.parent = "l1"}));
+  // Another commit of the same name loses, as without a parent.
+  EXPECT_CODE(sn_->Commit("l2", "x3", {.parent = "l1"}), Code::kAlreadyExists);
+  EXPECT_EQ(sn_->Stat("x3")->parent, "");
+
+  Reopen();
+  EXPECT_EQ(sn_->Stat("l2")->parent, "l1");
+  auto view = sn_->View("v", "l2");
+  ASSERT_TRUE(view) << view.error().message();
+  auto v = MountAt(*view);
+  EXPECT_EQ(ReadAll(v->path() + "/a.txt"), "one");
+  EXPECT_EQ(ReadAll(v->path() + "/b.txt"), "two");
+}
+
 }  // namespace
 }  // namespace berth::snapshotter::testing

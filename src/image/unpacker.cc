@@ -1,10 +1,9 @@
 #include "image/unpacker.h"
 
 #include <fcntl.h>
-#include <sys/stat.h>
-#include <sys/xattr.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <random>
 
@@ -14,62 +13,12 @@
 #include "oci/document.h"
 #include "oci/media_types.h"
 #include "image/image_config.h"
+#include "image/layer_schedule.h"
+#include "image/lower_layers.h"
 #include "image/puller.h"
 
 namespace berth::image {
 namespace {
-
-// The value of "name=value" in a mount's options, or "".
-std::string MountOption(const snapshotter::Mount& m, std::string_view name) {
-  for (const auto& o : m.options) {
-    if (o.size() > name.size() && o.starts_with(name) && o[name.size()] == '=') {
-      return o.substr(name.size() + 1);
-    }
-  }
-  return "";
-}
-
-std::vector<std::string> Split(const std::string& s, char sep) {
-  std::vector<std::string> out;
-  size_t start = 0;
-  for (size_t i = 0; i <= s.size(); ++i) {
-    if (i == s.size() || s[i] == sep) {
-      if (i > start) out.push_back(s.substr(start, i - start));
-      start = i + 1;
-    }
-  }
-  return out;
-}
-
-// Gives a directory the layer applier created only as a parent (no tar
-// entry of its own) the owner, mode, xattrs and times the same directory
-// has in the nearest lower layer — what a write through the overlay mount
-// would have produced, as containerd does.
-Status InheritFromLowers(const std::string& upper, const std::string& rel,
-                         const std::vector<std::string>& lowers) {
-  for (const std::string& lower : lowers) {
-    std::string from = lower + "/" + rel;
-    struct stat st;
-    if (::lstat(from.c_str(), &st) != 0 || !S_ISDIR(st.st_mode)) continue;
-    std::string to = upper + "/" + rel;
-    if (::lchown(to.c_str(), st.st_uid, st.st_gid) != 0) return ErrnoError("chown " + to, errno);
-    char names[65536];
-    ssize_t n = ::llistxattr(from.c_str(), names, sizeof names);
-    for (ssize_t i = 0; i < n;) {
-      std::string name(names + i);
-      i += static_cast<ssize_t>(name.size()) + 1;
-      if (name.starts_with("trusted.overlay.")) continue;
-      char value[65536];
-      ssize_t v = ::lgetxattr(from.c_str(), name.c_str(), value, sizeof value);
-      if (v >= 0) ::lsetxattr(to.c_str(), name.c_str(), value, static_cast<size_t>(v), 0);
-    }
-    if (::chmod(to.c_str(), st.st_mode & 07777) != 0) return ErrnoError("chmod " + to, errno);
-    struct timespec times[2] = {st.st_atim, st.st_mtim};
-    ::utimensat(AT_FDCWD, to.c_str(), times, AT_SYMLINK_NOFOLLOW);
-    return OkStatus();
-  }
-  return OkStatus();
-}
 
 std::string RandomSuffix() {
   std::random_device rd;
@@ -97,6 +46,7 @@ Unpacker::~Unpacker() {
 }
 
 void Unpacker::Emit(const UnpackEvent& e) {
+  std::lock_guard<std::mutex> l(emit_mu_);
   if (options_.on_event) options_.on_event(e);
 }
 
@@ -129,6 +79,7 @@ void Unpacker::BlobReady(const Digest& digest) {
 void Unpacker::Cancel(const Error& why) {
   std::lock_guard<std::mutex> l(mu_);
   if (!cancelled_) cancelled_ = why;
+  if (schedule_ != nullptr) schedule_->Stop(why);
   cv_.notify_all();
 }
 
@@ -198,84 +149,135 @@ Result<UnpackResult> Unpacker::Run(const oci::Manifest& manifest) {
   BERTH_ASSIGN_OR_RETURN(oci::ImageConfig config, ReadImageConfig(store_->content(), manifest));
   const std::vector<Digest> chain = oci::ChainIds(config.rootfs.diff_ids);
   UnpackResult result;
-  std::string parent;
+  result.chain_id = chain.empty() ? "" : chain.back().str();
+  std::vector<LayerJob> jobs;
+  std::vector<bool> to_apply;
   for (size_t i = 0; i < chain.size(); ++i) {
     const oci::Descriptor& layer = manifest.layers[i];
-    const std::string name = chain[i].str();
-    if (auto info = snapshots_->Stat(name); info && info->kind == snapshotter::Kind::kCommitted) {
-      Emit({UnpackEvent::Kind::kReused, layer, name});
+    jobs.push_back({i, layer, config.rootfs.diff_ids[i], chain[i].str(), i > 0 ? chain[i - 1].str() : ""});
+    if (auto info = snapshots_->Stat(jobs.back().name); info && info->kind == snapshotter::Kind::kCommitted) {
+      Emit({UnpackEvent::Kind::kReused, layer, jobs.back().name});
       ++result.layers_reused;
-    } else {
-      if (oci::IsNonDistributable(layer.media_type) && !store_->content().Stat(layer.digest)) {
-        return FailedPrecondition("layer " + layer.digest.str() +
-                                  " is non-distributable and not in the store: cannot unpack");
-      }
-      BERTH_RETURN_IF_ERROR(ApplyOne(layer, config.rootfs.diff_ids[i], name, parent));
-      ++result.layers_applied;
+      to_apply.push_back(false);
+      continue;
     }
-    parent = name;
+    if (oci::IsNonDistributable(layer.media_type) && !store_->content().Stat(layer.digest)) {
+      return FailedPrecondition("layer " + layer.digest.str() +
+                                " is non-distributable and not in the store: cannot unpack");
+    }
+    to_apply.push_back(true);
   }
-  result.chain_id = parent;
+  const int layers = static_cast<int>(std::count(to_apply.begin(), to_apply.end(), true));
+  const bool rebase = options_.mode == snapshotter::WhiteoutMode::kOverlay &&
+                      options_.max_parallel_layers > 1 && snapshots_->CanRebase();
+  const int workers = rebase ? std::min(options_.max_parallel_layers, layers) : std::min(1, layers);
+
+  LayerSchedule schedule(std::move(to_apply));
+  {
+    std::lock_guard<std::mutex> l(mu_);
+    if (cancelled_) schedule.Stop(*cancelled_);
+    schedule_ = &schedule;
+  }
+  std::atomic<int> applied{0};
+  std::vector<std::thread> threads;
+  for (int t = 1; t < workers; ++t) {
+    threads.emplace_back([&] { Work(jobs, schedule, rebase, applied); });
+  }
+  Work(jobs, schedule, rebase, applied);
+  for (auto& t : threads) t.join();
+  {
+    std::lock_guard<std::mutex> l(mu_);
+    schedule_ = nullptr;
+  }
+  BERTH_RETURN_IF_ERROR(schedule.Result());
+  result.layers_applied = applied;
   return result;
 }
 
-Status Unpacker::ApplyOne(const oci::Descriptor& layer, const Digest& diff_id,
-                          const std::string& name, const std::string& parent) {
+void Unpacker::Work(const std::vector<LayerJob>& jobs, LayerSchedule& schedule, bool rebase,
+                    std::atomic<int>& applied) {
+  while (std::optional<size_t> i = schedule.Next()) {
+    if (Status s = ApplyOne(jobs[*i], schedule, rebase); !s) {
+      schedule.Failed(*i, s.error());
+    } else {
+      ++applied;
+      schedule.Committed(*i);
+    }
+  }
+}
+
+Result<std::unique_ptr<snapshotter::ByteSource>> Unpacker::OpenLayer(const oci::Descriptor& layer) {
+  // While it is still downloading: from its ingest file as it grows (one
+  // pass over the bytes).
+  BERTH_ASSIGN_OR_RETURN(bool downloading, WaitForStart(layer.digest));
+  if (downloading) {
+    auto reader = store_->content().IngestReader(PullIngestRef(layer.digest));
+    if (reader) return std::make_unique<FollowSource>(this, std::move(*reader), layer.digest, layer.size);
+    if (reader.error().code() != Code::kNotFound) return std::unexpected(reader.error());
+    // Not found: committed meanwhile; read it from the store.
+  }
+  BERTH_RETURN_IF_ERROR(WaitFor(layer.digest));
+  BERTH_ASSIGN_OR_RETURN(auto reader, store_->content().ReaderAt(layer.digest));
+  int fd = ::dup(reader->fd());
+  if (fd < 0) return ErrnoError("dup", errno);
+  return std::make_unique<snapshotter::FileSource>(UniqueFd(fd), "layer " + layer.digest.str());
+}
+
+Status Unpacker::ApplyOne(const LayerJob& job, LayerSchedule& schedule, bool rebase) {
+  const oci::Descriptor& layer = job.layer;
   const std::string what = "layer " + layer.digest.str();
   auto start = std::chrono::steady_clock::now();
-  Emit({UnpackEvent::Kind::kApplying, layer, name});
-  const std::string key = "extract-" + RandomSuffix() + "-" + name;
-  BERTH_ASSIGN_OR_RETURN(auto mounts, snapshots_->Prepare(key, parent, {}));
+  Emit({UnpackEvent::Kind::kApplying, layer, job.name});
+  if (!rebase) BERTH_RETURN_IF_ERROR(schedule.AwaitBelow(job.index));  // its parent
+  const std::string key = "extract-" + RandomSuffix() + "-" + job.name;
+  BERTH_ASSIGN_OR_RETURN(auto mounts, snapshots_->Prepare(key, rebase ? "" : job.parent, {}));
+  // Only viewed if this layer needs its lower layers' files (rebase); the
+  // view is removed when this returns, after the commit onto the parent.
+  ParentView parent_view(snapshots_, job.parent, "lowers-" + RandomSuffix() + "-" + job.name);
   auto discard = [&](const Error& e) -> Status {
     (void)snapshots_->Remove(key);
     return std::unexpected(e.WithContext(what));
   };
-  if (mounts.size() != 1) return discard(Error(Code::kInternal, "unexpected mounts for " + key));
-  const snapshotter::Mount& m = mounts[0];
-  std::string target = m.type == "overlay" ? MountOption(m, "upperdir") : m.source;
-  std::vector<std::string> lowers = Split(MountOption(m, "lowerdir"), ':');
+  auto dirs = DirsOfPrepared(mounts);
+  if (!dirs) return discard(dirs.error());
+  // The lower layers' dirs, once they are all committed (rebase), or as
+  // Prepare stacked them.
+  auto lowers = [&]() -> Result<std::vector<std::string>> {
+    if (!rebase) return dirs->lowers;
+    BERTH_RETURN_IF_ERROR(schedule.AwaitBelow(job.index));
+    return parent_view.Dirs();
+  };
 
-  // The layer's bytes: from the store, or — while it is still downloading —
-  // from its ingest file as it grows (one pass over the bytes).
-  auto downloading = WaitForStart(layer.digest);
-  if (!downloading) return discard(downloading.error());
-  std::unique_ptr<snapshotter::ByteSource> source;
-  if (*downloading) {
-    auto reader = store_->content().IngestReader(PullIngestRef(layer.digest));
-    if (reader) {
-      source = std::make_unique<FollowSource>(this, std::move(*reader), layer.digest, layer.size);
-    } else if (reader.error().code() != Code::kNotFound) {
-      return discard(reader.error());
-    }
-    // Not found: committed meanwhile; read it from the store below.
+  auto source = OpenLayer(layer);
+  if (!source) return discard(source.error());
+  snapshotter::ApplyOptions apply{.whiteouts = options_.mode, .expected_diff_id = job.diff_id};
+  if (rebase) {
+    apply.await_lower_dirs = lowers;
+  } else {
+    apply.lower_dirs = dirs->lowers;
   }
-  if (!source) {
-    if (auto s = WaitFor(layer.digest); !s) return discard(s.error());
-    auto reader = store_->content().ReaderAt(layer.digest);
-    if (!reader) return discard(reader.error());
-    int fd = ::dup((*reader)->fd());
-    if (fd < 0) return discard(ErrnoError("dup", errno).error());
-    source = std::make_unique<snapshotter::FileSource>(UniqueFd(fd), what);
-  }
-  auto applied = snapshotter::ApplyLayer(
-      *source, oci::LayerCompression(layer.media_type), target,
-      {.whiteouts = options_.mode, .lower_dirs = lowers, .expected_diff_id = diff_id});
+  auto applied = snapshotter::ApplyLayer(**source, oci::LayerCompression(layer.media_type),
+                                         dirs->target, apply);
   if (!applied) return discard(applied.error());
+  source->reset();  // read to its end; its buffer is not needed while this layer waits
   // Commit only what the download verified.
   if (auto s = WaitFor(layer.digest); !s) return discard(s.error());
-  if (options_.mode == snapshotter::WhiteoutMode::kOverlay) {
-    for (const std::string& dir : applied->implicit_dirs) {
-      if (auto s = InheritFromLowers(target, dir, lowers); !s) return discard(s.error());
-    }
+  if (options_.mode == snapshotter::WhiteoutMode::kOverlay && !applied->implicit_dirs.empty()) {
+    auto l = lowers();
+    if (!l) return discard(l.error());
+    if (auto s = InheritFromLowers(dirs->target, applied->implicit_dirs, *l); !s) return discard(s.error());
   }
-  auto committed = snapshots_->Commit(name, key, {});
+  if (rebase) {
+    if (auto s = schedule.AwaitBelow(job.index); !s) return discard(s.error());
+  }
+  auto committed = snapshots_->Commit(job.name, key, {.parent = rebase ? job.parent : ""});
   if (!committed) {
     (void)snapshots_->Remove(key);
     // Another unpack of the same layer won the race: its snapshot serves.
     if (committed.error().code() != Code::kAlreadyExists) return std::unexpected(committed.error());
   }
   double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-  Emit({UnpackEvent::Kind::kApplied, layer, name, secs});
+  Emit({UnpackEvent::Kind::kApplied, layer, job.name, secs});
   return OkStatus();
 }
 

@@ -3,17 +3,27 @@
 // layers share snapshots, and a layer is unpacked once per store.
 //
 // Layers can be unpacked while the pull is still fetching: Begin() with the
-// manifest, then BlobReady() for each blob as it lands in the store; a
-// worker thread applies the layers in order as soon as each one (and the
-// config) is there. Finish() waits and reports.
+// manifest, then BlobReady() for each blob as it lands in the store; worker
+// threads apply the layers as soon as each one (and the config) is there.
+// Finish() waits and reports.
+//
+// On a snapshotter that can rebase (overlay, Snapshotter::CanRebase) up to
+// max_parallel_layers layers are applied at once, each into a snapshot
+// prepared on nothing, and committed onto their parent bottom up
+// (LayerSchedule); a layer that needs its lower layers' files (a hardlink
+// to one of them, directories it creates implicitly) waits for them to be
+// committed first. Otherwise (native: every snapshot starts as a copy of
+// its parent) they are applied one after another.
 //
 // Each layer is applied into a prepared snapshot; any error (a hostile tar
 // entry, a diff ID mismatch) removes that snapshot, so nothing half-applied
-// is ever committed.
+// is ever committed, and nothing above a failed layer is committed either.
 #pragma once
 
+#include <atomic>
 #include <condition_variable>
 #include <functional>
+#include <memory>
 #include <mutex>
 #include <optional>
 #include <set>
@@ -28,6 +38,8 @@
 
 namespace berth::image {
 
+class LayerSchedule;  // layer_schedule.h
+
 struct UnpackEvent {
   enum class Kind { kReused, kApplying, kApplied };
   Kind kind;
@@ -40,6 +52,11 @@ struct UnpackOptions {
   // kOverlay for the overlay snapshotter (layers become upper dirs with
   // whiteout markers), kApply for native (whiteouts delete in a full copy).
   snapshotter::WhiteoutMode mode = snapshotter::WhiteoutMode::kOverlay;
+  // Layers applied at once where the snapshotter can rebase (kOverlay); 1
+  // applies them one after another. Each applying layer uses about two
+  // threads (inflate, write files) and a few MiB.
+  int max_parallel_layers = 2;
+  // Called from worker threads, serialised by the unpacker.
   std::function<void(const UnpackEvent&)> on_event;
 };
 
@@ -74,6 +91,17 @@ class Unpacker {
 
  private:
   Result<UnpackResult> Run(const oci::Manifest& manifest);
+  // One layer to apply, and what it goes on.
+  struct LayerJob {
+    size_t index;
+    const oci::Descriptor& layer;
+    const Digest& diff_id;
+    std::string name;    // its chain ID
+    std::string parent;  // the chain ID below ("" for the base layer)
+  };
+  // Takes layers from the schedule and applies them until none is left.
+  void Work(const std::vector<LayerJob>& jobs, LayerSchedule& schedule, bool rebase,
+            std::atomic<int>& applied);
   // Blocks until the blob is ready (or cancelled).
   Status WaitFor(const Digest& digest);
   // Blocks until the blob is ready or its download has started; true if it
@@ -81,8 +109,12 @@ class Unpacker {
   Result<bool> WaitForStart(const Digest& digest);
   // A source that follows a downloading blob until it is committed.
   class FollowSource;
-  Status ApplyOne(const oci::Descriptor& layer, const Digest& diff_id, const std::string& name,
-                  const std::string& parent);
+  // The layer's bytes: from the store, or from its ingest while it downloads.
+  Result<std::unique_ptr<snapshotter::ByteSource>> OpenLayer(const oci::Descriptor& layer);
+  // Applies one layer and commits it once the layers below it are committed.
+  // rebase: prepared on nothing and committed onto its parent; else prepared
+  // on its parent (which must be committed already).
+  Status ApplyOne(const LayerJob& job, LayerSchedule& schedule, bool rebase);
   void Emit(const UnpackEvent& e);
 
   store::Store* store_;
@@ -95,6 +127,8 @@ class Unpacker {
   std::set<std::string> fetching_;  // digests whose download has started
   bool waiting_on_pull_ = false;
   std::optional<Error> cancelled_;
+  LayerSchedule* schedule_ = nullptr;  // of the running Run(), for Cancel()
+  std::mutex emit_mu_;
   std::thread worker_;
   std::optional<Result<UnpackResult>> result_;
 };

@@ -1,0 +1,65 @@
+#include "image/layer_schedule.h"
+
+#include <algorithm>
+
+namespace berth::image {
+
+LayerSchedule::LayerSchedule(std::vector<bool> apply)
+    : state_(apply.size()), errors_(apply.size()) {
+  for (size_t i = 0; i < apply.size(); ++i) state_[i] = apply[i] ? State::kToApply : State::kDone;
+}
+
+std::optional<size_t> LayerSchedule::Next() {
+  std::lock_guard<std::mutex> l(mu_);
+  if (lowest_failed_ || stopped_) return std::nullopt;
+  while (next_ < state_.size() && state_[next_] != State::kToApply) ++next_;
+  if (next_ == state_.size()) return std::nullopt;
+  state_[next_] = State::kApplying;
+  return next_++;
+}
+
+bool LayerSchedule::DoneBelow(size_t layer) const {
+  return std::all_of(state_.begin(), state_.begin() + static_cast<ptrdiff_t>(layer),
+                     [](State s) { return s == State::kDone; });
+}
+
+Status LayerSchedule::AwaitBelow(size_t layer) {
+  std::unique_lock<std::mutex> l(mu_);
+  cv_.wait(l, [&] {
+    return stopped_ || (lowest_failed_ && *lowest_failed_ < layer) || DoneBelow(layer);
+  });
+  if (DoneBelow(layer)) return OkStatus();
+  if (stopped_) return std::unexpected(*stopped_);
+  return Unavailable("a lower layer failed");
+}
+
+void LayerSchedule::Committed(size_t layer) {
+  std::lock_guard<std::mutex> l(mu_);
+  state_[layer] = State::kDone;
+  cv_.notify_all();
+}
+
+void LayerSchedule::Failed(size_t layer, Error error) {
+  std::lock_guard<std::mutex> l(mu_);
+  state_[layer] = State::kFailed;
+  errors_[layer] = std::move(error);
+  if (!lowest_failed_ || layer < *lowest_failed_) lowest_failed_ = layer;
+  cv_.notify_all();
+}
+
+void LayerSchedule::Stop(const Error& why) {
+  std::lock_guard<std::mutex> l(mu_);
+  if (!stopped_) stopped_ = why;
+  cv_.notify_all();
+}
+
+Status LayerSchedule::Result() const {
+  std::lock_guard<std::mutex> l(mu_);
+  if (lowest_failed_) return std::unexpected(*errors_[*lowest_failed_]);
+  bool all_done = std::all_of(state_.begin(), state_.end(), [](State s) { return s == State::kDone; });
+  if (!all_done && stopped_) return std::unexpected(*stopped_);
+  if (!all_done) return Internal("unpack: a layer was left unapplied");
+  return OkStatus();
+}
+
+}  // namespace berth::image
