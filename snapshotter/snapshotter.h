@@ -135,10 +135,11 @@ class Snapshotter {
   // (labels from options replace the active's labels when non-empty). The
   // key no longer exists afterwards. REQUIRES: the key's mounts are unmounted.
   // With options.parent (a rebase, see CanRebase()): `key` must have been
-  // prepared without a parent (or on that same one), and `name` is committed
-  // on top of options.parent, which must be committed; failed-precondition
-  // where the snapshotter cannot rebase. All in one transaction: on any error
-  // nothing changes.
+  // prepared without a parent (or, where the snapshotter can rebase, on that
+  // same one), and `name` is committed on top of options.parent, which must
+  // be committed. Where it cannot rebase, any options.parent is
+  // failed-precondition. All in one transaction: on any error nothing
+  // changes.
   virtual Status Commit(const std::string& name, const std::string& key,
                         const SnapshotOptions& options = {}) = 0;
 

@@ -87,7 +87,8 @@ class Writer {
   // Bytes written so far, including those from earlier sessions of the ref.
   virtual int64_t offset() const = 0;
 
-  // Digest of the bytes written so far.
+  // Digest of the bytes written so far (waits for them to be hashed; should
+  // they fail to read back, Commit reports it and this digest is of fewer).
   virtual Digest digest() const = 0;
 
   // Verifies and publishes the blob. `size` (if >= 0) and `expected` (if set)

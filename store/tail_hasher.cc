@@ -15,6 +15,10 @@ namespace {
 // that the hasher follows the writer closely, and that the mapped pages
 // (which count in the process's RSS) stay few with several blobs at once.
 constexpr int64_t kWindow = 2 << 20;
+// The least the thread hashes at once unless someone waits: a writer fed in
+// small pieces (16 KiB network reads) would otherwise cost a wake-up and a
+// mapping per piece.
+constexpr int64_t kMinBatch = 256 << 10;
 
 }  // namespace
 
@@ -31,13 +35,19 @@ TailHasher::~TailHasher() {
 }
 
 void TailHasher::Advance(int64_t end) {
-  std::lock_guard<std::mutex> l(mu_);
-  if (end > written_) written_ = end;
-  cv_.notify_all();
+  bool wake;
+  {
+    std::lock_guard<std::mutex> l(mu_);
+    if (end > written_) written_ = end;
+    wake = written_ - hashed_ >= kMinBatch || wanted_ > hashed_;
+  }
+  if (wake) cv_.notify_all();
 }
 
 Status TailHasher::Wait(int64_t end) {
   std::unique_lock<std::mutex> l(mu_);
+  if (end > wanted_) wanted_ = end;
+  cv_.notify_all();
   cv_.wait(l, [&] { return hashed_ >= end || !error_; });
   return error_;
 }
@@ -45,7 +55,10 @@ Status TailHasher::Wait(int64_t end) {
 void TailHasher::Run() {
   std::unique_lock<std::mutex> l(mu_);
   for (;;) {
-    cv_.wait(l, [this] { return stop_ || (written_ > hashed_ && error_); });
+    cv_.wait(l, [this] {
+      const int64_t pending = written_ - hashed_;
+      return stop_ || (error_ && (pending >= kMinBatch || (pending > 0 && wanted_ > hashed_)));
+    });
     if (stop_) return;
     const int64_t from = hashed_;
     const int64_t to = std::min(written_, from + kWindow);

@@ -8,7 +8,10 @@
 // that never passed through a user buffer be hashed (WriteFrom's in-kernel
 // copy), and verifies exactly what is in the file that gets published.
 // The bytes are read through a read-only mapping of the page cache, so
-// hashing adds no copy of its own.
+// hashing adds no copy of its own. (The file was just written, so its pages
+// are normally still in memory; should they have been evicted and the disk
+// then fail to read them back, the mapping faults with SIGBUS — the same
+// exposure as serving stored blobs from a mapping.)
 #pragma once
 
 #include <condition_variable>
@@ -34,7 +37,7 @@ class TailHasher {
   void Advance(int64_t end);
 
   // Blocks until the bytes before `end` are hashed; an error if they could
-  // not be read back.
+  // not be mapped nor read back.
   Status Wait(int64_t end);
 
  private:
@@ -47,6 +50,7 @@ class TailHasher {
   std::condition_variable cv_;
   int64_t written_;
   int64_t hashed_;
+  int64_t wanted_ = 0;  // the largest `end` a Wait() blocks for
   Status error_ = OkStatus();
   bool stop_ = false;
   std::thread thread_;

@@ -30,8 +30,8 @@ class IngestWriter final : public Writer {
         writeback_start_(offset) {}
 
   Status Write(std::string_view data) override {
-    BERTH_RETURN_IF_ERROR(CheckOpen());
-    BERTH_RETURN_IF_ERROR(WriteAll(fd_.get(), data, Name()));
+    BERTH_RETURN_IF_ERROR(CheckWritable());
+    BERTH_RETURN_IF_ERROR(Broken(WriteAll(fd_.get(), data, Name())));
     if (!tail_hasher_ && offset_ + static_cast<int64_t>(data.size()) < kParallelHashMin) {
       hasher_.Update(data);  // small blobs: a thread would cost more than it saves
       offset_ += static_cast<int64_t>(data.size());
@@ -42,7 +42,7 @@ class IngestWriter final : public Writer {
   }
 
   Status WriteFrom(int in, int64_t in_offset, int64_t length) override {
-    BERTH_RETURN_IF_ERROR(CheckOpen());
+    BERTH_RETURN_IF_ERROR(CheckWritable());
     loff_t from = in_offset;
     while (length > 0) {
       size_t chunk = static_cast<size_t>(std::min<int64_t>(length, kCopyChunk));
@@ -55,7 +55,7 @@ class IngestWriter final : public Writer {
         copy_mode_ = CopyMode::kSendfile;  // e.g. across file systems
         continue;
       }
-      if (n < 0) return ErrnoError(Name() + ": copy from input", errno);
+      if (n < 0) return Broken(ErrnoError(Name() + ": copy from input", errno));
       if (n == 0) {
         return DataLoss(Name() + ": input ended " + std::to_string(length) + " bytes early");
       }
@@ -73,7 +73,7 @@ class IngestWriter final : public Writer {
 
   Result<Digest> Commit(int64_t size, std::optional<Digest> expected,
                         const Labels& labels) override {
-    BERTH_RETURN_IF_ERROR(CheckOpen());
+    BERTH_RETURN_IF_ERROR(CheckWritable());
     if (size < 0) size = record_.expected_size;
     if (!expected) expected = record_.expected;
     if (expected && record_.expected && *expected != *record_.expected) {
@@ -128,6 +128,23 @@ class IngestWriter final : public Writer {
     return OkStatus();
   }
 
+  // After a failed write the file may hold part of that write beyond
+  // offset_: appending more would publish shifted bytes. Reopening the ref
+  // resumes from what the file really holds.
+  Status CheckWritable() const {
+    BERTH_RETURN_IF_ERROR(CheckOpen());
+    if (broken_) {
+      return FailedPrecondition(Name() + ": an earlier write failed (" + broken_->message() +
+                                "); open the ref again to resume");
+    }
+    return OkStatus();
+  }
+
+  Status Broken(Status s) {
+    if (!s) broken_ = s.error();
+    return s;
+  }
+
   // Hands each full interval to the write-back thread as soon as it is
   // written (see writeback.h).
   void StartWriteback() {
@@ -174,6 +191,7 @@ class IngestWriter final : public Writer {
   int64_t writeback_start_;  // start of the range not yet handed to write-back
   std::unique_ptr<WritebackThread> writeback_;  // started at the first full interval
   bool finished_ = false;
+  std::optional<Error> broken_;  // the write that failed
 };
 
 // Hashes the first `size` bytes of fd.

@@ -74,6 +74,28 @@ TEST_F(CliTest, IngestInfoCatRm) {
   EXPECT_EQ(gone.err, "berth: content " + want + ": not found\n");
 }
 
+// A regular file is copied in the kernel up to the size it has when opened,
+// then read to its end: a kernel file that reports a size of 0 still gives
+// all of its bytes, and a large file arrives whole.
+TEST_F(CliTest, IngestOfFilesCopiesEveryByte) {
+  RunResult version = berth::testing::Run({"cat", "/proc/version"});
+  ASSERT_EQ(version.exit_code, 0);
+  ASSERT_FALSE(version.out.empty());
+  RunResult proc = Berth({"content", "ingest", "/proc/version"});
+  ASSERT_EQ(proc.exit_code, 0) << proc.err;
+  EXPECT_EQ(Trim(proc.out), Digest::Of(version.out).str());
+
+  std::string big(3 << 20, '\0');
+  std::mt19937 rng(7);
+  for (char& c : big) c = static_cast<char>(rng());
+  std::string file = dir_.Join("big");
+  berth::testing::WriteTestFile(file, big);
+  RunResult ingest = Berth({"content", "ingest", file});
+  ASSERT_EQ(ingest.exit_code, 0) << ingest.err;
+  EXPECT_EQ(Trim(ingest.out), Digest::Of(big).str());
+  EXPECT_EQ(Berth({"content", "cat", Digest::Of(big).str()}).out, big);
+}
+
 TEST_F(CliTest, WrongExpectedDigestLeavesNothingBehind) {
   std::string file = dir_.Join("sample");
   berth::testing::WriteTestFile(file, "real bytes");

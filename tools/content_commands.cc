@@ -119,10 +119,14 @@ Status Ingest(const GlobalOptions& global, const IngestArgs& args) {
     // A regular file is copied in the kernel, never through our buffers.
     off_t pos = ::lseek(in, 0, SEEK_CUR);
     if (pos < 0) return ErrnoError("seek " + args.file, errno);
-    if (st.st_size > pos) BERTH_RETURN_IF_ERROR(writer->WriteFrom(in, pos, st.st_size - pos));
-  } else {
-    BERTH_RETURN_IF_ERROR(CopyStream(in, args.file, *writer));
+    if (st.st_size > pos) {
+      BERTH_RETURN_IF_ERROR(writer->WriteFrom(in, pos, st.st_size - pos));
+      if (::lseek(in, st.st_size, SEEK_SET) < 0) return ErrnoError("seek " + args.file, errno);
+    }
   }
+  // The rest: a pipe's bytes, or what a growing file (or one of the kernel's,
+  // which report a size of 0) has beyond the size it had above.
+  BERTH_RETURN_IF_ERROR(CopyStream(in, args.file, *writer));
   BERTH_ASSIGN_OR_RETURN(Digest d, writer->Commit(args.size, expected, labels));
   std::printf("%s\n", d.str().c_str());
   return OkStatus();

@@ -8,6 +8,7 @@
 #include <mutex>
 #include <vector>
 
+#include "core/file.h"
 #include "registry/server/handlers.h"
 
 namespace berth::registry::server {
@@ -16,65 +17,65 @@ namespace {
 constexpr size_t kChunk = 1 << 20;
 constexpr size_t kMapThreshold = 4 << 20;
 
-}  // namespace
-
 // Sends [offset, offset + length) of an open file from a read-only mapping of
-// those pages (no copy into a buffer of ours first). The bytes must be in
-// the file already.
-bool SendMapped(int fd, size_t offset, size_t length, httplib::DataSink& sink) {
+// those pages (no copy into a buffer of ours first), or read into a buffer
+// where the file cannot be mapped. The bytes must be in the file already.
+bool SendFileRange(int fd, size_t offset, size_t length, httplib::DataSink& sink) {
   static const size_t page = static_cast<size_t>(sysconf(_SC_PAGESIZE));
   const size_t from = offset - offset % page;
   const size_t map_len = offset + length - from;
   void* map = mmap(nullptr, map_len, PROT_READ, MAP_SHARED, fd, static_cast<off_t>(from));
-  if (map == MAP_FAILED) return false;
+  if (map == MAP_FAILED) {
+    std::vector<char> buf(length);
+    auto got = PreadFull(fd, buf.data(), length, static_cast<off_t>(offset), "blob");
+    return got && *got == length && sink.write(buf.data(), length);
+  }
   bool ok = sink.write(static_cast<const char*>(map) + (offset - from), length);
   munmap(map, map_len);
   return ok;
 }
 
+}  // namespace
+
 // Mirror mode, a blob the store does not have: streamed from the fetch that
 // brings it (started here or by another client), with the Content-Length the
-// upstream gave. A fetch that fails (cut that cannot be resumed, digest
-// mismatch) cuts this connection before the last byte.
-void StreamFetchedBlob(Registry& r, std::shared_ptr<BlobFetch> fetch, const Digest& digest,
-                       const httplib::Request& req, httplib::Response& res) {
+// upstream gave (chunked if it gave none). A fetch that fails (cut that
+// cannot be resumed, digest mismatch) cuts this connection before the last
+// byte.
+void StreamFetchedBlob(std::shared_ptr<BlobFetch> fetch, const Digest& digest, const httplib::Request& req,
+                       httplib::Response& res) {
   const int64_t size = fetch->WaitSize();
-  if (size < 0) {
+  if (size == -1) {
     return SendError(res, {ApiCode::kUnavailable, "fetching " + digest.str() + " from the upstream failed"});
   }
   res.set_header("Docker-Content-Digest", digest.str());
-  res.set_header("Accept-Ranges", "bytes");
   if (req.method == "HEAD") {
     res.status = 200;
-    res.set_header("Content-Length", std::to_string(size));
+    if (size >= 0) res.set_header("Content-Length", std::to_string(size));
     return;
   }
-  struct State {
-    std::shared_ptr<BlobFetch> fetch;
-    Digest digest;
-    std::unique_ptr<store::Reader> reader;  // of the growing ingest, or of the stored blob
+  // Sends what the fetch allows from `offset` on, at most `length` bytes;
+  // false (the connection is cut) when the fetch failed or has no more.
+  auto send = [fetch](size_t offset, size_t length, httplib::DataSink& sink) {
+    int64_t readable = fetch->WaitReadable(static_cast<int64_t>(offset));
+    if (readable <= static_cast<int64_t>(offset)) return false;
+    size_t n = std::min({length, kChunk * 4, static_cast<size_t>(readable) - offset});
+    return SendFileRange(fetch->fd(), offset, n, sink);
   };
-  auto state = std::make_shared<State>(State{std::move(fetch), digest, nullptr});
-  store::ContentStore* content = &r.store.content();
+  if (size == BlobFetch::kUnknownSize) {
+    res.status = 200;
+    res.set_chunked_content_provider("application/octet-stream", [fetch, send](size_t offset, httplib::DataSink& sink) {
+      if (fetch->WaitReadable(static_cast<int64_t>(offset)) == static_cast<int64_t>(offset) && fetch->done()) {
+        sink.done();  // all of it, verified
+        return true;
+      }
+      return send(offset, std::numeric_limits<size_t>::max(), sink);
+    });
+    return;
+  }
   // The status stays unset: httplib answers 200, or 206 for a Range.
-  res.set_content_provider(
-      static_cast<size_t>(size), "application/octet-stream",
-      [state, content](size_t offset, size_t length, httplib::DataSink& sink) {
-        int64_t readable = state->fetch->WaitReadable(static_cast<int64_t>(offset));
-        if (readable <= static_cast<int64_t>(offset)) return false;  // failed, or shorter than said
-        size_t n = std::min({length, kChunk * 4, static_cast<size_t>(readable) - offset});
-        for (int attempt = 0; attempt < 2; ++attempt) {
-          if (!state->reader) {
-            auto reader = state->fetch->done() ? content->ReaderAt(state->digest)
-                                               : content->IngestReader(state->fetch->ingest_ref());
-            if (reader) state->reader = std::move(*reader);
-          }
-          if (state->reader) return SendMapped(state->reader->fd(), offset, n, sink);
-          // The commit moved the ingest into the store just now: read the blob once it is there.
-          if (!state->fetch->WaitDone()) return false;
-        }
-        return false;
-      });
+  res.set_header("Accept-Ranges", "bytes");
+  res.set_content_provider(static_cast<size_t>(size), "application/octet-stream", send);
 }
 
 void GetBlob(Registry& r, const Route& route, std::string_view ns, const httplib::Request& req,
@@ -86,7 +87,7 @@ void GetBlob(Registry& r, const Route& route, std::string_view ns, const httplib
     if (host.empty()) return SendError(res, {ApiCode::kNameUnknown, "no upstream configured for ns=" + std::string(ns)});
     auto fetch = r.mirror->FetchBlob(host, route.name, *digest);
     if (!fetch) return SendError(res, FromStatus(fetch.error(), ApiCode::kBlobUnknown, ApiCode::kBlobUnknown));
-    if (*fetch) return StreamFetchedBlob(r, *fetch, *digest, req, res);
+    if (*fetch) return StreamFetchedBlob(*fetch, *digest, req, res);
     // Stored meanwhile: served below like any other.
   } else if (r.mirror) {
     r.mirror->CountHit(*digest);

@@ -27,9 +27,10 @@ int64_t BlobFetch::WaitReadable(int64_t offset) {
 
 int64_t BlobFetch::WaitSize() {
   std::unique_lock lock(mu_);
-  cv_.wait(lock, [&] { return failed_ || done_ || size_ >= 0; });
+  cv_.wait(lock, [&] { return failed_ || done_ || size_ >= 0 || receiving_; });
   if (failed_) return -1;
-  return done_ && size_ < 0 ? written_ : size_;
+  if (size_ >= 0) return size_;
+  return done_ ? written_ : kUnknownSize;
 }
 
 bool BlobFetch::WaitDone() {
@@ -184,7 +185,15 @@ Result<std::shared_ptr<BlobFetch>> Mirror::FetchBlob(const std::string& host, co
     if (writer.error().code() == Code::kAlreadyExists) return std::shared_ptr<BlobFetch>();
     return std::unexpected(writer.error());
   }
-  auto fetch = std::shared_ptr<BlobFetch>(new BlobFetch(ref));
+  // Every client reads the file through this one descriptor: a name could
+  // meanwhile point at another fetch's file (this one failed, a new one
+  // started), a descriptor cannot.
+  auto reader = store_.content().IngestReader(ref);
+  if (!reader) {
+    (void)(*writer)->Abort();
+    return std::unexpected(reader.error());
+  }
+  auto fetch = std::shared_ptr<BlobFetch>(new BlobFetch(ref, std::move(*reader)));
   fetch->written_ = (*writer)->offset();
   fetches_[digest.str()] = fetch;
   ++stats_.misses;
@@ -208,8 +217,10 @@ Result<std::shared_ptr<BlobFetch>> Mirror::FetchBlob(const std::string& host, co
         std::lock_guard l(fetch->mu_);
         fetch->written_ += static_cast<int64_t>(chunk.size());
         // Waking every client for each few-KiB piece costs more than the
-        // bytes: wake them per MiB (and at the end, below).
-        wake = fetch->written_ - fetch->notified_ >= (1 << 20);
+        // bytes: wake them per MiB (and at the end, below), and at the
+        // first bytes (for WaitSize when the upstream gave no length).
+        wake = fetch->written_ - fetch->notified_ >= (1 << 20) || !fetch->receiving_;
+        fetch->receiving_ = true;
         if (wake) fetch->notified_ = fetch->written_;
       }
       if (wake) fetch->cv_.notify_all();

@@ -70,8 +70,13 @@ class BlobFetch {
   // only once the blob is verified and stored. -1 when the fetch failed.
   int64_t WaitReadable(int64_t offset);
   // Blocks until the blob's size is known (the upstream's answer started),
-  // or the fetch ended. -1 when the fetch failed or never learnt it.
+  // or the fetch ended. -1 when the fetch failed; kUnknownSize when bytes
+  // arrive but the upstream did not say how many (no Content-Length).
+  static constexpr int64_t kUnknownSize = -2;
   int64_t WaitSize();
+  // The blob's file: the ingest while it is written, the same file (renamed)
+  // once stored. Bytes WaitReadable() allows are in it.
+  int fd() const { return reader_->fd(); }
   bool done();
   // Blocks until the fetch has ended; true when the blob is stored.
   bool WaitDone();
@@ -79,13 +84,16 @@ class BlobFetch {
 
  private:
   friend class Mirror;
-  explicit BlobFetch(std::string ref) : ref_(std::move(ref)) {}
+  BlobFetch(std::string ref, std::unique_ptr<store::Reader> reader)
+      : ref_(std::move(ref)), reader_(std::move(reader)) {}
   std::string ref_;
+  const std::unique_ptr<store::Reader> reader_;
   std::mutex mu_;
   std::condition_variable cv_;
   int64_t written_ = 0;
   int64_t notified_ = 0;  // written_ when the waiters were last woken
   int64_t size_ = -1;     // the whole blob's, once the upstream said
+  bool receiving_ = false;  // the upstream's body is arriving
   bool done_ = false;
   bool failed_ = false;
 };

@@ -177,6 +177,22 @@ void FaultProxy::Impl::Handle(const httplib::Request& req, httplib::Response& re
                              });
   }
 
+  if (fault && fault->kind == Kind::kChunkedBody && !res.body.empty() && req.method != "HEAD") {
+    auto body = std::make_shared<std::string>(std::move(res.body));
+    res.body.clear();
+    std::string type = res.get_header_value("Content-Type");
+    res.headers.erase("Content-Type");
+    res.set_chunked_content_provider(type.empty() ? "application/octet-stream" : type,
+                                     [body](size_t offset, httplib::DataSink& sink) {
+                                       if (offset >= body->size()) {
+                                         sink.done();
+                                         return true;
+                                       }
+                                       return sink.write(body->data() + offset,
+                                                         std::min<size_t>(body->size() - offset, 4096));
+                                     });
+  }
+
   seen.status = res.status;
   std::lock_guard<std::mutex> l(mu);
   log.push_back(std::move(seen));

@@ -44,6 +44,7 @@ struct Fault {
                     // error body (e.g. 503 + Retry-After, 401 + challenge)
     kIgnoreRange,   // forward without the Range header: 200 with everything
     kSetHeaders,    // forward; replace these response headers
+    kChunkedBody,   // forward; send the body chunked, without Content-Length
   };
   Kind kind = Kind::kCorruptBody;
   std::string path;  // substring of the request target that selects the rule
@@ -68,6 +69,9 @@ struct Fault {
                             int count = -1);
   static Fault IgnoreRange(std::string path, int count = -1);
   static Fault SetHeaders(std::string path, FaultHeaders headers, int count = -1);
+  static Fault ChunkedBody(std::string path, int count = -1) {
+    return {.kind = Kind::kChunkedBody, .path = std::move(path), .count = count};
+  }
 };
 
 // One request as the proxy saw it, and what it answered.
