@@ -68,6 +68,7 @@ Result<GcReport> CollectGarbage(StoreContext* ctx, LocalContentStore* content,
                                 const GcOptions& options) {
   std::unique_lock<std::shared_mutex> gate(ctx->gc_gate);
   GcReport report;
+  if (options.collect_first) BERTH_RETURN_IF_ERROR(options.collect_first(report));
   TimePoint now = ctx->clock();
   Marker marker(content);
   MetaDb::Batch batch;

@@ -1,3 +1,4 @@
+#include <atomic>
 #include <filesystem>
 #include <thread>
 
@@ -146,6 +147,45 @@ TEST_F(GcTest, SnapshotRecordsKeepTheContentTheirLabelsName) {
   ASSERT_FALSE(r);
   EXPECT_EQ(r.error().code(), Code::kDataLoss);
   EXPECT_TRUE(Has(layer));
+}
+
+// collect_first (the snapshot collector) runs before the content is marked
+// and inside the collection's exclusion: a lease resource added meanwhile
+// waits until the whole collection is done; content only a record it
+// removes kept goes in the same run.
+TEST_F(GcTest, CollectFirstRunsExclusivelyBeforeTheMark) {
+  Digest layer = Put("\x1f\x8b snapshot layer", "layer");
+  MetaDb::Batch batch;
+  batch.Put(Table::kSnapshots, "native/sha256:chain",
+            R"({"labels":{"berth.io/gc.ref.content.l0":")" + layer.str() + R"("}})");
+  ASSERT_TRUE(store_->meta().Write(batch));
+  ASSERT_TRUE(store_->leases().Create("l", std::nullopt));
+
+  std::atomic<bool> added{false};
+  std::thread adder;
+  auto r = store_->CollectGarbage({.collect_first = [&](GcReport& report) -> Status {
+    adder = std::thread([&] {
+      EXPECT_TRUE(store_->leases().AddResource("l", {LeaseResource::Type::kSnapshot, "x"}));
+      added = true;
+    });
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    EXPECT_FALSE(added) << "a lease resource was added while the snapshot collector ran";
+    MetaDb::Batch remove;
+    remove.Delete(Table::kSnapshots, "native/sha256:chain");
+    report.snapshots_removed.push_back("native/sha256:chain");
+    return store_->meta().Write(remove);
+  }});
+  adder.join();
+  ASSERT_TRUE(r) << r.error().message();
+  EXPECT_TRUE(added);
+  EXPECT_EQ(r->snapshots_removed.size(), 1u);
+  EXPECT_FALSE(Has(layer));  // its only reference went first
+
+  // Its error stops the collection before anything is removed.
+  Digest loose = Put("loose", "loose");
+  auto failed = store_->CollectGarbage({.collect_first = [](GcReport&) -> Status { return Internal("no"); }});
+  EXPECT_FALSE(failed);
+  EXPECT_TRUE(Has(loose));
 }
 
 TEST_F(GcTest, InFlightIngestsSurviveAndStaleOnesGo) {

@@ -9,6 +9,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -31,11 +32,20 @@ struct StoreOptions {
   int64_t writeback_interval = 8 << 20;
 };
 
+struct GcReport;
+
 struct GcOptions {
   bool dry_run = false;  // report what would be removed, remove nothing
   // Ingests untouched for longer than this (and not held by a lease or an
   // open Writer) are removed.
   std::chrono::seconds ingest_expiry = std::chrono::hours(24);
+  // Collects what is built on the store (snapshots: image/snapshot_gc.h)
+  // before the content is marked, under the same exclusion: image puts,
+  // lease resource adds and blob commits wait, so that collector sees no
+  // reference appear between its mark and its sweep; and content that only
+  // the records it removed kept goes in this same run. Must not call those
+  // waiting operations itself. Its error stops the collection.
+  std::function<Status(GcReport& report)> collect_first;
 };
 
 struct GcReport {
@@ -45,6 +55,11 @@ struct GcReport {
   int64_t leases_expired = 0;
   std::vector<std::string> ingests_removed;
   int64_t orphan_files_removed = 0;
+  // Filled by GcOptions::collect_first's snapshot collector:
+  // "<snapshotter>/<key>" of each snapshot removed (or to be removed).
+  std::vector<std::string> snapshots_removed;
+  int64_t snapshot_bytes_removed = 0;
+  int64_t snapshots_kept = 0;
 };
 
 struct FsckOptions {
@@ -88,6 +103,7 @@ class Store {
   // marked blob it follows kGcRefContentPrefix labels and, for manifests and
   // indexes, the descriptors inside them. Everything unmarked is removed.
   // Commits wait while the sweep runs, so a concurrent ingest is never lost.
+  // GcOptions::collect_first runs first, inside the same exclusion.
   virtual Result<GcReport> CollectGarbage(const GcOptions& options) = 0;
 
   // Re-hashes every blob; see FsckReport. Corrupt blobs are moved to
