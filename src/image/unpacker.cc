@@ -14,6 +14,7 @@
 #include "oci/media_types.h"
 #include "image/image_config.h"
 #include "image/layer_schedule.h"
+#include "image/lease_guard.h"
 #include "image/lower_layers.h"
 #include "image/puller.h"
 
@@ -150,6 +151,18 @@ Result<UnpackResult> Unpacker::Run(const oci::Manifest& manifest) {
   const std::vector<Digest> chain = oci::ChainIds(config.rootfs.diff_ids);
   UnpackResult result;
   result.chain_id = chain.empty() ? "" : chain.back().str();
+  std::optional<LeaseGuard> own_lease;
+  lease_ = options_.lease;
+  if (lease_.empty()) {
+    // Expires should the process die mid-unpack; gc then collects.
+    BERTH_ASSIGN_OR_RETURN(LeaseGuard l, LeaseGuard::Create(&store_->leases(), std::chrono::hours(24),
+                                                            {{"berth.io/unpack", result.chain_id}}));
+    own_lease.emplace(std::move(l));
+    lease_ = own_lease->id();
+  }
+  // Before the Stat below: a layer found committed must not be collected
+  // before its child is committed on it.
+  for (const Digest& c : chain) BERTH_RETURN_IF_ERROR(Hold(c.str()));
   std::vector<LayerJob> jobs;
   std::vector<bool> to_apply;
   for (size_t i = 0; i < chain.size(); ++i) {
@@ -206,6 +219,10 @@ void Unpacker::Work(const std::vector<LayerJob>& jobs, LayerSchedule& schedule, 
   }
 }
 
+Status Unpacker::Hold(const std::string& key) {
+  return store_->leases().AddResource(lease_, {store::LeaseResource::Type::kSnapshot, key});
+}
+
 Result<std::unique_ptr<snapshotter::ByteSource>> Unpacker::OpenLayer(const oci::Descriptor& layer) {
   // While it is still downloading: from its ingest file as it grows (one
   // pass over the bytes).
@@ -230,10 +247,13 @@ Status Unpacker::ApplyOne(const LayerJob& job, LayerSchedule& schedule, bool reb
   Emit({UnpackEvent::Kind::kApplying, layer, job.name});
   if (!rebase) BERTH_RETURN_IF_ERROR(schedule.AwaitBelow(job.index));  // its parent
   const std::string key = "extract-" + RandomSuffix() + "-" + job.name;
+  const std::string view_key = "lowers-" + RandomSuffix() + "-" + job.name;
+  BERTH_RETURN_IF_ERROR(Hold(key));
+  BERTH_RETURN_IF_ERROR(Hold(view_key));
   BERTH_ASSIGN_OR_RETURN(auto mounts, snapshots_->Prepare(key, rebase ? "" : job.parent, {}));
   // Only viewed if this layer needs its lower layers' files (rebase); the
   // view is removed when this returns, after the commit onto the parent.
-  ParentView parent_view(snapshots_, job.parent, "lowers-" + RandomSuffix() + "-" + job.name);
+  ParentView parent_view(snapshots_, job.parent, view_key);
   auto discard = [&](const Error& e) -> Status {
     (void)snapshots_->Remove(key);
     return std::unexpected(e.WithContext(what));

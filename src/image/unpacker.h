@@ -18,6 +18,11 @@
 // Each layer is applied into a prepared snapshot; any error (a hostile tar
 // entry, a diff ID mismatch) removes that snapshot, so nothing half-applied
 // is ever committed, and nothing above a failed layer is committed either.
+//
+// Snapshot garbage collection (snapshot_gc.h) runs beside unpacks: every
+// snapshot an unpack reuses, commits or creates temporarily is added to a
+// lease before it is looked at or made, so a collection either saw the
+// lease or ran entirely before the unpack touched the snapshot.
 #pragma once
 
 #include <atomic>
@@ -58,6 +63,11 @@ struct UnpackOptions {
   int max_parallel_layers = 2;
   // Called from worker threads, serialised by the unpacker.
   std::function<void(const UnpackEvent&)> on_event;
+  // The lease that holds the snapshots (see above) — the caller's, to keep
+  // them until it has named the image. Empty: one of the unpacker's own,
+  // for each Unpack/Begin only (the layers are collectable after it unless
+  // an image names them by then).
+  std::string lease;
 };
 
 struct UnpackResult {
@@ -116,6 +126,8 @@ class Unpacker {
   // on its parent (which must be committed already).
   Status ApplyOne(const LayerJob& job, LayerSchedule& schedule, bool rebase);
   void Emit(const UnpackEvent& e);
+  // Adds a snapshot key or name to the lease, before it is used.
+  Status Hold(const std::string& key);
 
   store::Store* store_;
   snapshotter::Snapshotter* snapshots_;
@@ -131,6 +143,7 @@ class Unpacker {
   std::mutex emit_mu_;
   std::thread worker_;
   std::optional<Result<UnpackResult>> result_;
+  std::string lease_;  // of the running Run()
 };
 
 // The chain ID of an image's top layer, from its config in the store ("" if
