@@ -1,6 +1,7 @@
 #include "tools/cli.h"
 
 #include "snapshotter/overlay/overlay.h"
+#include "image/snapshot_gc.h"
 #include "snapshotter/snapshotters.h"
 
 #include <unistd.h>
@@ -36,6 +37,12 @@ Result<OpenedSnapshotter> OpenSnapshotter(store::Store& store, const std::string
   return OpenedSnapshotter{std::move(snapshots),
                            overlay ? snapshotter::WhiteoutMode::kOverlay : snapshotter::WhiteoutMode::kApply,
                            overlay ? "overlayfs" : "native"};
+}
+
+Status CollectStoreSnapshots(store::Store& store, bool dry_run, store::GcReport& report) {
+  BERTH_ASSIGN_OR_RETURN(auto snapshotters,
+                         snapshotter::OpenExisting({.meta = &store.meta(), .root = store.root()}));
+  return image::CollectSnapshots(store, snapshotters, dry_run, {}, report);
 }
 
 std::string HumanSize(int64_t bytes) {

@@ -52,6 +52,10 @@ struct OpenedSnapshotter {
 };
 Result<OpenedSnapshotter> OpenSnapshotter(store::Store& store, const std::string& name);
 
+// Collects the snapshots of every snapshotter that has some on the store
+// (image/snapshot_gc.h); for GcOptions::collect_first.
+Status CollectStoreSnapshots(store::Store& store, bool dry_run, store::GcReport& report);
+
 // A subcommand's body. Its status decides the exit code; an error is printed
 // as one line "berth: <message>" on stderr.
 using Action = std::function<Status()>;

@@ -28,6 +28,9 @@ Result<store::GcReport> CollectThroughServer(const GlobalOptions& global, bool d
     r.leases_expired = json.at("leases_expired").get<int64_t>();
     r.ingests_removed = json.at("ingests_removed").get<std::vector<std::string>>();
     r.orphan_files_removed = json.at("orphan_files_removed").get<int64_t>();
+    r.snapshots_removed = json.at("snapshots_removed").get<std::vector<std::string>>();
+    r.snapshot_bytes_removed = json.at("snapshot_bytes_removed").get<int64_t>();
+    r.snapshots_kept = json.at("snapshots_kept").get<int64_t>();
   } catch (const nlohmann::json::exception& e) {
     return Internal(std::string("gc: unexpected answer from berth serve: ") + e.what());
   }
@@ -37,11 +40,19 @@ Result<store::GcReport> CollectThroughServer(const GlobalOptions& global, bool d
 Status CollectGarbage(const GlobalOptions& global, bool dry_run) {
   store::GcReport r;
   if (auto store = OpenStore(global)) {
-    BERTH_ASSIGN_OR_RETURN(r, (*store)->CollectGarbage({.dry_run = dry_run}));
+    store::Store& s = **store;
+    // Snapshots first, in the same collection: content only their labels
+    // kept goes too.
+    BERTH_ASSIGN_OR_RETURN(r, s.CollectGarbage({.dry_run = dry_run, .collect_first = [&](store::GcReport& report) {
+                                                 return CollectStoreSnapshots(s, dry_run, report);
+                                               }}));
   } else if (store.error().code() == Code::kUnavailable) {
     BERTH_ASSIGN_OR_RETURN(r, CollectThroughServer(global, dry_run, store.error()));
   } else {
     return std::unexpected(store.error());
+  }
+  for (const std::string& snapshot : r.snapshots_removed) {
+    std::printf("%s snapshot %s\n", dry_run ? "would remove" : "removed", snapshot.c_str());
   }
   for (const Digest& d : r.removed) {
     std::printf("%s %s\n", dry_run ? "would remove" : "removed", d.str().c_str());
@@ -49,6 +60,9 @@ Status CollectGarbage(const GlobalOptions& global, bool dry_run) {
   for (const std::string& ref : r.ingests_removed) {
     std::printf("%s stale ingest %s\n", dry_run ? "would remove" : "removed", ref.c_str());
   }
+  std::printf("%s %zu snapshots (%s), kept %lld\n", dry_run ? "would remove" : "removed",
+              r.snapshots_removed.size(), HumanSize(r.snapshot_bytes_removed).c_str(),
+              static_cast<long long>(r.snapshots_kept));
   std::printf("%s %zu blobs (%s), kept %lld, expired %lld leases, %lld orphan files\n",
               dry_run ? "would remove" : "removed", r.removed.size(),
               HumanSize(r.bytes_removed).c_str(), static_cast<long long>(r.blobs_kept),
@@ -62,7 +76,7 @@ Status CollectGarbage(const GlobalOptions& global, bool dry_run) {
 void AddGcCommands(CLI::App& app, const GlobalOptions& global, Action* action) {
   auto dry_run = std::make_shared<bool>(false);
   CLI::App* gc = app.add_subcommand(
-      "gc", "Remove blobs not reachable from images, leases, snapshots or ingests");
+      "gc", "Remove snapshots and blobs not reachable from images, leases, snapshots or ingests");
   gc->add_flag("--dry-run", *dry_run, "Only print what would be removed");
   gc->callback([&global, dry_run, action] {
     *action = [&global, dry_run] { return CollectGarbage(global, *dry_run); };

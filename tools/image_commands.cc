@@ -5,6 +5,7 @@
 
 #include "image/puller.h"
 #include "image/pusher.h"
+#include "image/lease_guard.h"
 #include "image/unpacker.h"
 #include "oci/manifest.h"
 #include "image/remote.h"
@@ -49,16 +50,24 @@ Status Pull(const GlobalOptions& global, const PullArgs& args) {
 
   PullProgress progress(mode);
   std::optional<OpenedSnapshotter> snapshots;
+  // Holds the unpacked snapshots until the pull has named the image (the
+  // unpack may finish first); after that the name keeps them from gc.
+  std::optional<image::LeaseGuard> unpack_lease;
   std::unique_ptr<image::Unpacker> unpacker;
   if (!args.no_unpack) {
     BERTH_ASSIGN_OR_RETURN(snapshots, OpenSnapshotter(*store, args.snapshotter));
+    BERTH_ASSIGN_OR_RETURN(image::LeaseGuard lease,
+                           image::LeaseGuard::Create(&store->leases(), std::chrono::hours(24),
+                                                     {{"berth.io/unpack", ref.String()}}));
+    unpack_lease.emplace(std::move(lease));
     unpacker = std::make_unique<image::Unpacker>(
         store.get(), snapshots->snapshots.get(),
         image::UnpackOptions{.mode = snapshots->mode,
                              .max_parallel_layers = args.max_concurrent_unpacks,
                              .on_event = [&](const image::UnpackEvent& e) {
                                progress.OnUnpack(e);
-                             }});
+                             },
+                             .lease = unpack_lease->id()});
   }
   bool unpack_started = false;
   image::Puller puller(
@@ -279,7 +288,7 @@ void AddImageCommands(CLI::App& app, const GlobalOptions& global, Action* action
   });
 
   auto rm_names = std::make_shared<std::vector<std::string>>();
-  CLI::App* rmi = app.add_subcommand("rmi", "Remove image names (content goes at the next gc)");
+  CLI::App* rmi = app.add_subcommand("rmi", "Remove image names (content and unpacked layers go at the next gc)");
   rmi->add_option("name", *rm_names)->required();
   rmi->callback([&global, rm_names, action] {
     *action = [&global, rm_names]() -> Status {

@@ -132,6 +132,11 @@ Status Serve(const GlobalOptions& global, ServeArgs args) {
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
 
   BERTH_ASSIGN_OR_RETURN(auto store, OpenStore(global));
+  // The admin gc collects snapshots too: this process owns the store, so
+  // no unpack runs beside it, and no snapshotter is open but the gc's own.
+  args.options.collect_first = [s = store.get()](bool dry_run, store::GcReport& report) {
+    return CollectStoreSnapshots(*s, dry_run, report);
+  };
   BERTH_ASSIGN_OR_RETURN(auto server, registry::server::RegistryServer::Start(*store, args.options));
   std::string admin = AdminFile(store->root());
   nlohmann::json admin_info = {{"url", server->url()}, {"token", args.options.admin_token}, {"pid", getpid()}};

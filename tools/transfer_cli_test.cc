@@ -50,6 +50,31 @@ TEST_F(TransferCliTest, ImportExportImport) {
   EXPECT_NE(Berth("c", {"images"}).out.find("example.com/x:2"), std::string::npos);
 }
 
+// berth rmi + berth gc gives back the unpacked layers; a snapshot made by
+// hand stays.
+TEST_F(TransferCliTest, GcRemovesSnapshotsOfRemovedImages) {
+  ASSERT_EQ(Berth("a", {"import", "--snapshotter", "native", "--platform", "linux/amd64", layout_}).exit_code, 0);
+  ASSERT_EQ(Berth("a", {"snapshot", "prepare", "--snapshotter", "native", "mine"}).exit_code, 0);
+  RunResult kept = Berth("a", {"gc"});
+  ASSERT_EQ(kept.exit_code, 0) << kept.err;
+  EXPECT_NE(kept.out.find("removed 0 snapshots (0 B), kept 3"), std::string::npos) << kept.out;
+
+  ASSERT_EQ(Berth("a", {"rmi", kApp}).exit_code, 0);
+  RunResult dry = Berth("a", {"gc", "--dry-run"});
+  ASSERT_EQ(dry.exit_code, 0) << dry.err;
+  EXPECT_NE(dry.out.find("would remove snapshot native/sha256:"), std::string::npos) << dry.out;
+  EXPECT_NE(dry.out.find("would remove 2 snapshots"), std::string::npos) << dry.out;
+
+  RunResult gc = Berth("a", {"gc"});
+  ASSERT_EQ(gc.exit_code, 0) << gc.err;
+  EXPECT_NE(gc.out.find("removed 2 snapshots"), std::string::npos) << gc.out;
+  EXPECT_NE(gc.out.find("kept 1\n"), std::string::npos) << gc.out;
+  std::string ls = Berth("a", {"snapshot", "ls", "--snapshotter", "native"}).out;
+  EXPECT_NE(ls.find("mine"), std::string::npos) << ls;
+  EXPECT_EQ(ls.find("committed"), std::string::npos) << ls;
+  EXPECT_TRUE(std::filesystem::is_empty(dir_.Join("a/blobs/sha256")));
+}
+
 TEST_F(TransferCliTest, Errors) {
   RunResult usage = Berth("a", {"export", kApp});
   EXPECT_EQ(usage.exit_code, 2) << usage.err;

@@ -141,6 +141,14 @@ TEST_F(PeersTest, RoundTripThroughDockerRegistry) {
 TEST_F(PeersTest, BerthCliServePullGcAndSigterm) {
   server_->Stop();  // this test runs its own, as a process
   std::string root = dir_.Join("served");
+  // Unpacked layers of an image removed before serving: the admin gc
+  // collects snapshots too.
+  RunResult imported = berth::testing::Run({berth::testing::BerthBinary(), "--root", root, "import", "--snapshotter",
+                                            "native", "--platform", "linux/amd64", kLayout});
+  ASSERT_EQ(imported.exit_code, 0) << Show(imported);
+  ASSERT_EQ(berth::testing::Run({berth::testing::BerthBinary(), "--root", root, "rmi", "localhost:5000/bench/app:1.0"})
+                .exit_code,
+            0);
   auto free_port = registry::testing::PickFreePort();
   ASSERT_TRUE(free_port);
   int port = *free_port;
@@ -156,6 +164,10 @@ TEST_F(PeersTest, BerthCliServePullGcAndSigterm) {
     if (!up) usleep(20000);
   }
   ASSERT_TRUE(up) << "berth serve did not come up on " << host << ": " << last;
+  RunResult snapshots_gc = berth::testing::Run({berth::testing::BerthBinary(), "--root", root, "gc"});
+  ASSERT_EQ(snapshots_gc.exit_code, 0) << Show(snapshots_gc);
+  EXPECT_NE(snapshots_gc.out.find("removed snapshot native/sha256:"), std::string::npos) << snapshots_gc.out;
+  EXPECT_NE(snapshots_gc.out.find("removed 2 snapshots"), std::string::npos) << snapshots_gc.out;
 
   RunResult push = Skopeo({"copy", "--all", "--dest-tls-verify=false", "oci:" + kLayout + ":1.0",
                            "docker://" + host + "/bench/app:1.0"});

@@ -126,7 +126,11 @@ class RegistryServerImpl final : public RegistryServer {
 
   Result<store::GcReport> CollectGarbage(bool dry_run) override {
     std::unique_lock lock(registry_.gc_mu);
-    auto report = registry_.store.CollectGarbage({.dry_run = dry_run, .ingest_expiry = options_.upload_expiry});
+    store::GcOptions gc{.dry_run = dry_run, .ingest_expiry = options_.upload_expiry};
+    if (options_.collect_first) {
+      gc.collect_first = [&](store::GcReport& r) { return options_.collect_first(dry_run, r); };
+    }
+    auto report = registry_.store.CollectGarbage(gc);
     registry_.manifests.Clear();
     return report;
   }
@@ -296,7 +300,10 @@ class RegistryServerImpl final : public RegistryServer {
                            {"blobs_kept", report->blobs_kept},
                            {"leases_expired", report->leases_expired},
                            {"ingests_removed", report->ingests_removed},
-                           {"orphan_files_removed", report->orphan_files_removed}};
+                           {"orphan_files_removed", report->orphan_files_removed},
+                           {"snapshots_removed", report->snapshots_removed},
+                           {"snapshot_bytes_removed", report->snapshot_bytes_removed},
+                           {"snapshots_kept", report->snapshots_kept}};
     res.status = 200;
     res.set_content(body.dump(), "application/json");
   }

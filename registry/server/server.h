@@ -49,6 +49,10 @@ struct ServerOptions {
   MirrorOptions mirror;
   // Bearer token for the admin endpoint POST /-/berth/gc; "" disables it.
   std::string admin_token;
+  // Run first by CollectGarbage, as GcOptions::collect_first (under the
+  // store's gc exclusion): `berth serve` collects the store's snapshots
+  // here, which this library does not know. Null: content only.
+  std::function<Status(bool dry_run, store::GcReport& report)> collect_first;
 };
 
 class RegistryServer {
