@@ -174,8 +174,18 @@ Result<std::shared_ptr<BlobFetch>> Mirror::FetchBlob(const std::string& host, co
   BERTH_ASSIGN_OR_RETURN(auto client, Client(host, repository));
   std::lock_guard lock(mu_);
   if (auto it = fetches_.find(digest.str()); it != fetches_.end()) {
-    ++stats_.misses;
-    return it->second;
+    bool ended;
+    {
+      std::lock_guard f(it->second->mu_);
+      ended = it->second->done_ || it->second->failed_;
+    }
+    if (!ended) {
+      ++stats_.misses;
+      return it->second;
+    }
+    // Ended, its thread not yet finished: stored (served from the store
+    // below), or failed (fetched again, not answered with the old failure).
+    fetches_.erase(it);
   }
   if (store_.content().Stat(digest)) return std::shared_ptr<BlobFetch>();
   std::string ref = "mirror-blob-" + std::string(digest.hex());
@@ -208,7 +218,7 @@ Result<std::shared_ptr<BlobFetch>> Mirror::FetchBlob(const std::string& host, co
     }
   }
   auto finished = std::make_shared<std::atomic<bool>>(false);
-  std::thread thread([this, fetch, client, digest, shared_writer, finished] {
+  std::thread thread([this, fetch, client, digest, shared_writer, finished]() mutable {
     oci::Descriptor blob{.media_type = "application/octet-stream", .digest = digest, .size = -1};
     Status fetched = client->FetchBlob(blob, shared_writer->offset(), [&](std::string_view chunk) -> Status {
       BERTH_RETURN_IF_ERROR(shared_writer->Write(chunk));
@@ -243,6 +253,7 @@ Result<std::shared_ptr<BlobFetch>> Mirror::FetchBlob(const std::string& host, co
       (void)shared_writer->Abort();  // a wrong digest, or a cut we could not resume: nothing is kept
       if (options_.log) options_.log("mirror: fetching " + digest.str() + " failed: " + committed.error().message());
     }
+    shared_writer.reset();  // frees the ingest's name for the next fetch before anyone hears this one ended
     {
       std::lock_guard l(fetch->mu_);
       fetch->done_ = committed.has_value();
@@ -257,7 +268,8 @@ Result<std::shared_ptr<BlobFetch>> Mirror::FetchBlob(const std::string& host, co
         stats_.cached_bytes += fetch->written_;
         last_used_[digest.str()] = std::chrono::system_clock::now();
       }
-      fetches_.erase(digest.str());
+      // Only this fetch's entry: a new fetch of the digest may have replaced it.
+      if (auto it = fetches_.find(digest.str()); it != fetches_.end() && it->second == fetch) fetches_.erase(it);
     }
     if (committed) Evict();
     *finished = true;

@@ -229,16 +229,7 @@ Result<Snapshot> Txn::Create(Kind kind, const std::string& key, const std::strin
     return InvalidArgument("snapshot " + key + ": cannot create committed");
   BERTH_ASSIGN_OR_RETURN(auto existing, Load(key));
   if (existing) return AlreadyExists("snapshot " + key + ": already exists");
-  if (!parent.empty()) {
-    auto p = LoadExisting(parent);
-    if (!p) return std::unexpected(p.error().WithContext("parent of " + key));
-    if (p->kind != Kind::kCommitted) {
-      return FailedPrecondition("snapshot " + key + ": parent " + parent + " is " +
-                                std::string(KindName(p->kind)) + ", not committed");
-    }
-    ++p->children;
-    Store(parent, *p);
-  }
+  if (!parent.empty()) BERTH_RETURN_IF_ERROR(AddChild(parent, key));
   BERTH_ASSIGN_OR_RETURN(int64_t id, AllocateId());
   int64_t now = ToUnixNanos(store_->clock_());
   Record r{
@@ -278,6 +269,13 @@ Status Txn::Rebase(const std::string& key, const std::string& parent) {
     return FailedPrecondition("snapshot " + key + ": was prepared on " + r.parent +
                               ", only a snapshot prepared without a parent can be rebased");
   }
+  BERTH_RETURN_IF_ERROR(AddChild(parent, key));
+  r.parent = parent;
+  Store(key, r);
+  return OkStatus();
+}
+
+Status Txn::AddChild(const std::string& parent, const std::string& key) {
   auto p = LoadExisting(parent);
   if (!p) return std::unexpected(p.error().WithContext("parent of " + key));
   if (p->kind != Kind::kCommitted) {
@@ -286,8 +284,6 @@ Status Txn::Rebase(const std::string& key, const std::string& parent) {
   }
   ++p->children;
   Store(parent, *p);
-  r.parent = parent;
-  Store(key, r);
   return OkStatus();
 }
 

@@ -87,6 +87,9 @@ class Txn {
   struct Record;
   Result<std::optional<Record>> Load(const std::string& key);
   Result<Record> LoadExisting(const std::string& key);
+  // Counts one more child of `parent`, which must be committed (key names
+  // the child in errors).
+  Status AddChild(const std::string& parent, const std::string& key);
   void Store(const std::string& key, const Record& record);
   void Erase(const std::string& key);
   Result<int64_t> AllocateId();
