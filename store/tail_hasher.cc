@@ -63,7 +63,7 @@ void TailHasher::Run() {
     const int64_t from = hashed_;
     const int64_t to = std::min(written_, from + kWindow);
     l.unlock();
-    Status s = HashRange(from, to);
+    Status s = HashFileRange(fd_, from, to, hasher_, "ingest file");
     l.lock();
     if (!s) {
       error_ = s;
@@ -74,25 +74,29 @@ void TailHasher::Run() {
   }
 }
 
-Status TailHasher::HashRange(int64_t from, int64_t to) {
+Status HashFileRange(int fd, int64_t from, int64_t to, Hasher* hasher, const std::string& what) {
   static const int64_t page = ::sysconf(_SC_PAGESIZE);
-  const int64_t map_from = from - from % page;
-  const size_t map_len = static_cast<size_t>(to - map_from);
-  // MAP_POPULATE fills the page table from the page cache in one go instead
-  // of a fault per few pages.
-  void* p = ::mmap(nullptr, map_len, PROT_READ, MAP_SHARED | MAP_POPULATE, fd_, map_from);
-  if (p != MAP_FAILED) {
-    hasher_->Update(static_cast<const char*>(p) + (from - map_from), static_cast<size_t>(to - from));
-    ::munmap(p, map_len);
-    return OkStatus();
-  }
-  // A file system that cannot map files: read the bytes back instead.
-  std::vector<char> buf(static_cast<size_t>(std::min<int64_t>(to - from, 1 << 20)));
+  std::vector<char> buf;  // only where the file cannot be mapped
   for (int64_t off = from; off < to;) {
+    const int64_t end = std::min(to, off + kWindow);
+    const int64_t map_from = off - off % page;
+    const size_t map_len = static_cast<size_t>(end - map_from);
+    // MAP_POPULATE fills the page table from the page cache in one go
+    // instead of a fault per few pages.
+    void* p = buf.empty() ? ::mmap(nullptr, map_len, PROT_READ, MAP_SHARED | MAP_POPULATE, fd, map_from)
+                          : MAP_FAILED;
+    if (p != MAP_FAILED) {
+      hasher->Update(static_cast<const char*>(p) + (off - map_from), static_cast<size_t>(end - off));
+      ::munmap(p, map_len);
+      off = end;
+      continue;
+    }
+    // A file system that cannot map files: read the bytes back instead.
+    if (buf.empty()) buf.resize(1 << 20);
     size_t want = static_cast<size_t>(std::min<int64_t>(static_cast<int64_t>(buf.size()), to - off));
-    BERTH_ASSIGN_OR_RETURN(size_t n, PreadFull(fd_, buf.data(), want, off, "ingest file"));
-    if (n == 0) return DataLoss("ingest file shorter than the bytes written to it");
-    hasher_->Update(buf.data(), n);
+    BERTH_ASSIGN_OR_RETURN(size_t n, PreadFull(fd, buf.data(), want, off, what));
+    if (n == 0) return DataLoss(what + ": shorter than the " + std::to_string(to) + " bytes written to it");
+    hasher->Update(buf.data(), n);
     off += static_cast<int64_t>(n);
   }
   return OkStatus();

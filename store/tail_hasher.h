@@ -17,12 +17,18 @@
 #include <condition_variable>
 #include <cstdint>
 #include <mutex>
+#include <string>
 #include <thread>
 
 #include "core/digest.h"
 #include "core/status.h"
 
 namespace berth::store {
+
+// Hashes fd's bytes [from, to) into *hasher, a window at a time through a
+// read-only mapping (read into a buffer where the file cannot be mapped).
+// data-loss when the file is shorter than `to`.
+Status HashFileRange(int fd, int64_t from, int64_t to, Hasher* hasher, const std::string& what);
 
 class TailHasher {
  public:
@@ -42,7 +48,6 @@ class TailHasher {
 
  private:
   void Run();
-  Status HashRange(int64_t from, int64_t to);
 
   const int fd_;
   Hasher* const hasher_;

@@ -10,7 +10,6 @@
 #include <unistd.h>
 
 #include <mutex>
-#include <vector>
 
 namespace berth::store {
 namespace {
@@ -85,7 +84,7 @@ class IngestWriter final : public Writer {
                                 std::to_string(size) + " bytes written (resume with the same ref)");
     }
     if (size >= 0 && offset_ > size) {
-      Discard();
+      (void)Discard();
       return DataLoss(Name() + ": size mismatch: expected " + std::to_string(size) +
                       " bytes, got " + std::to_string(offset_));
     }
@@ -95,7 +94,7 @@ class IngestWriter final : public Writer {
     }
     Digest actual = hasher_.Finish();
     if (expected && actual != *expected) {
-      Discard();
+      (void)Discard();
       return DataLoss(Name() + ": digest mismatch: expected " + expected->str() + ", got " +
                       actual.str());
     }
@@ -113,11 +112,7 @@ class IngestWriter final : public Writer {
 
   Status Abort() override {
     BERTH_RETURN_IF_ERROR(CheckOpen());
-    tail_hasher_.reset();
-    writeback_.reset();
-    fd_.Reset();
-    finished_ = true;
-    return store_->RemoveIngest(ref_, record_);
+    return Discard();
   }
 
  private:
@@ -164,12 +159,13 @@ class IngestWriter final : public Writer {
     StartWriteback();
   }
 
-  void Discard() {
+  // Ends the writer and removes the ingest and its bytes.
+  Status Discard() {
     tail_hasher_.reset();
     writeback_.reset();
     fd_.Reset();
     finished_ = true;
-    (void)store_->RemoveIngest(ref_, record_);
+    return store_->RemoveIngest(ref_, record_);
   }
 
   // Below this size a thread hand-off costs more than hashing in place.
@@ -194,19 +190,6 @@ class IngestWriter final : public Writer {
   std::optional<Error> broken_;  // the write that failed
 };
 
-// Hashes the first `size` bytes of fd.
-Status HashExisting(int fd, int64_t size, Hasher* hasher, const std::string& what) {
-  std::vector<char> buf(1 << 20);
-  for (int64_t off = 0; off < size;) {
-    size_t want = static_cast<size_t>(std::min<int64_t>(buf.size(), size - off));
-    BERTH_ASSIGN_OR_RETURN(size_t n, PreadFull(fd, buf.data(), want, off, what));
-    if (n == 0) break;
-    hasher->Update(buf.data(), n);
-    off += static_cast<int64_t>(n);
-  }
-  return OkStatus();
-}
-
 }  // namespace
 
 Result<std::unique_ptr<Writer>> OpenIngestWriter(StoreContext* ctx, LocalContentStore* store,
@@ -219,7 +202,7 @@ Result<std::unique_ptr<Writer>> OpenIngestWriter(StoreContext* ctx, LocalContent
   struct stat st;
   if (::fstat(fd.get(), &st) != 0) return ErrnoError("stat " + data, errno);
   Hasher hasher(record.expected ? record.expected->algorithm() : DigestAlgorithm::kSha256);
-  BERTH_RETURN_IF_ERROR(HashExisting(fd.get(), st.st_size, &hasher, data));
+  BERTH_RETURN_IF_ERROR(HashFileRange(fd.get(), 0, st.st_size, &hasher, data));
   if (::lseek(fd.get(), st.st_size, SEEK_SET) < 0) return ErrnoError("seek " + data, errno);
   return std::unique_ptr<Writer>(new IngestWriter(ctx, store, ref, std::move(record),
                                                   std::move(lock), std::move(fd),
