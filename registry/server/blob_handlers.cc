@@ -54,28 +54,33 @@ void StreamFetchedBlob(std::shared_ptr<BlobFetch> fetch, const Digest& digest, c
     if (size >= 0) res.set_header("Content-Length", std::to_string(size));
     return;
   }
-  // Sends what the fetch allows from `offset` on, at most `length` bytes;
-  // false (the connection is cut) when the fetch failed or has no more.
-  auto send = [fetch](size_t offset, size_t length, httplib::DataSink& sink) {
+  // Sends what the fetch allows from `offset` on, at most `length` bytes.
+  // WaitReadable returns no more than `offset` only once the fetch stored
+  // the whole blob: that ends a chunked body, and cuts a body of known
+  // length short of it (never sent short as whole). A failed fetch cuts.
+  auto send = [fetch](size_t offset, size_t length, bool chunked, httplib::DataSink& sink) {
     int64_t readable = fetch->WaitReadable(static_cast<int64_t>(offset));
-    if (readable <= static_cast<int64_t>(offset)) return false;
+    if (readable < 0) return false;
+    if (readable <= static_cast<int64_t>(offset)) {
+      if (chunked) sink.done();
+      return chunked;
+    }
     size_t n = std::min({length, kChunk * 4, static_cast<size_t>(readable) - offset});
     return SendFileRange(fetch->fd(), offset, n, sink);
   };
   if (size == BlobFetch::kUnknownSize) {
     res.status = 200;
-    res.set_chunked_content_provider("application/octet-stream", [fetch, send](size_t offset, httplib::DataSink& sink) {
-      if (fetch->WaitReadable(static_cast<int64_t>(offset)) == static_cast<int64_t>(offset) && fetch->done()) {
-        sink.done();  // all of it, verified
-        return true;
-      }
-      return send(offset, std::numeric_limits<size_t>::max(), sink);
+    res.set_chunked_content_provider("application/octet-stream", [send](size_t offset, httplib::DataSink& sink) {
+      return send(offset, std::numeric_limits<size_t>::max(), true, sink);
     });
     return;
   }
   // The status stays unset: httplib answers 200, or 206 for a Range.
   res.set_header("Accept-Ranges", "bytes");
-  res.set_content_provider(static_cast<size_t>(size), "application/octet-stream", send);
+  res.set_content_provider(static_cast<size_t>(size), "application/octet-stream",
+                           [send](size_t offset, size_t length, httplib::DataSink& sink) {
+                             return send(offset, length, false, sink);
+                           });
 }
 
 void GetBlob(Registry& r, const Route& route, std::string_view ns, const httplib::Request& req,
