@@ -3,17 +3,17 @@
 // round trip, and `berth pull` / `berth gc` / SIGTERM through the CLI.
 // containerd pulling from it and running a container is in tests/e2e.
 #include <gtest/gtest.h>
-#include <httplib.h>
-#include <signal.h>
 
+#include <chrono>
 #include <nlohmann/json.hpp>
+#include <string>
 
 #include "core/digest.h"
 #include "core/testing/subprocess.h"
 #include "core/testing/temp_dir.h"
 #include "registry/server/server.h"
-#include "registry/testing/net.h"
 #include "registry/testing/peer_registry.h"
+#include "registry/testing/process.h"
 #include "store/store.h"
 
 namespace berth::registry::server {
@@ -149,21 +149,17 @@ TEST_F(PeersTest, BerthCliServePullGcAndSigterm) {
   ASSERT_EQ(berth::testing::Run({berth::testing::BerthBinary(), "--root", root, "rmi", "localhost:5000/bench/app:1.0"})
                 .exit_code,
             0);
-  auto free_port = registry::testing::PickFreePort();
-  ASSERT_TRUE(free_port);
-  int port = *free_port;
-  std::string host = "127.0.0.1:" + std::to_string(port);
-  berth::testing::Child serve({berth::testing::BerthBinary(), "--root", root, "serve", "--quiet", "--listen", host});
-  httplib::Client probe("http://" + host);
-  bool up = false;
-  std::string last;
-  for (int i = 0; i < 200 && !up; ++i) {
-    auto res = probe.Get("/v2/");
-    up = res && res->status == 200;
-    last = res ? std::to_string(res->status) : httplib::to_string(res.error());
-    if (!up) usleep(20000);
-  }
-  ASSERT_TRUE(up) << "berth serve did not come up on " << host << ": " << last;
+  // Port 0, and the port read back from serve's own "serving" line: a port
+  // probed free beforehand can be taken by another test's server first.
+  auto serve = registry::testing::Process::Spawn(
+      {berth::testing::BerthBinary(), "--root", root, "serve", "--quiet", "--listen", "127.0.0.1:0"},
+      dir_.Join("serve.log"));
+  ASSERT_TRUE(serve) << serve.error().message();
+  auto serving = (*serve)->WaitForLogLine("berth: serving ");
+  ASSERT_TRUE(serving) << serving.error().message();
+  size_t at = serving->rfind(" at http://");
+  ASSERT_NE(at, std::string::npos) << *serving;
+  const std::string host = serving->substr(at + std::string(" at http://").size());
   RunResult snapshots_gc = berth::testing::Run({berth::testing::BerthBinary(), "--root", root, "gc"});
   ASSERT_EQ(snapshots_gc.exit_code, 0) << Show(snapshots_gc);
   EXPECT_NE(snapshots_gc.out.find("removed snapshot native/sha256:"), std::string::npos) << snapshots_gc.out;
@@ -184,8 +180,7 @@ TEST_F(PeersTest, BerthCliServePullGcAndSigterm) {
                         "--platform", "linux/arm64", host + "/bench/app:1.0"});
   ASSERT_EQ(pull.exit_code, 0) << Show(pull);
 
-  serve.Kill(SIGTERM);
-  EXPECT_EQ(serve.Wait(), 0);
+  EXPECT_EQ((*serve)->Stop(std::chrono::seconds(30)), 0) << (*serve)->LogTail();  // SIGTERM first
   // Stopped cleanly: the store opens and checks clean, and the image is there.
   RunResult fsck = berth::testing::Run({berth::testing::BerthBinary(), "--root", root, "content", "fsck"});
   EXPECT_EQ(fsck.exit_code, 0) << Show(fsck);

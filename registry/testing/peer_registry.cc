@@ -133,10 +133,15 @@ Status PeerRegistry::StartRegistry() {
     BERTH_RETURN_IF_ERROR(WriteConfig(config));
     BERTH_ASSIGN_OR_RETURN(registry_,
                            Process::Spawn({"docker-registry", "serve", config}, log_path()));
-    Status up = WaitUntil(*registry_, "docker-registry on " + host(), [&] {
-      auto status = HttpGetStatus(port_, "/v2/");
-      return status && (*status == 200 || *status == 401);
-    });
+    // Its own "listening on" line first: until then, whatever answers on
+    // the port may be another test's server that took the port we probed.
+    auto listening = registry_->WaitForLogLine("listening on " + host(), kStartTimeout);
+    Status up = listening ? WaitUntil(*registry_, "docker-registry on " + host(),
+                                      [&] {
+                                        auto status = HttpGetStatus(port_, "/v2/");
+                                        return status && (*status == 200 || *status == 401);
+                                      })
+                          : Status(std::unexpected(listening.error()));
     if (up) return OkStatus();
     last = up.error();
     registry_.reset();

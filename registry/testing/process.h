@@ -12,6 +12,7 @@
 #include <chrono>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -45,6 +46,14 @@ class Process {
 
   // The last `max_bytes` of the log, for error messages.
   std::string LogTail(size_t max_bytes = 2000) const;
+
+  // Waits until the log holds a line containing `needle` and returns that
+  // line. Fails (quoting the log) if the process exits first or `timeout`
+  // passes. A server's own "listening" line is the only proof that the
+  // port answering is its: a free port picked by one test can be taken by
+  // another test's server before this one binds it.
+  Result<std::string> WaitForLogLine(std::string_view needle,
+                                     std::chrono::milliseconds timeout = std::chrono::seconds(15));
 
  private:
   Process(pid_t pid, std::string log_path) : pid_(pid), log_path_(std::move(log_path)) {}

@@ -43,7 +43,6 @@
 #include "core/testing/subprocess.h"
 #include "core/testing/temp_dir.h"
 #include "core/testing/tree_listing.h"
-#include "registry/testing/net.h"
 #include "registry/testing/peer_registry.h"
 #include "registry/testing/process.h"
 #include "tests/e2e/peers.h"
@@ -319,19 +318,19 @@ struct ServeProcess {
 };
 ::testing::AssertionResult StartServe(const std::string& root, const std::vector<std::string>& extra_args,
                                       const std::string& log, ServeProcess* out) {
-  auto port = registry::testing::PickFreePort();
-  if (!port) return ::testing::AssertionFailure() << port.error().message();
-  out->host = "127.0.0.1:" + std::to_string(*port);
-  std::vector<std::string> argv = {berth::testing::BerthBinary(), "--root", root, "serve", "--listen", out->host};
+  // Port 0, and the port read back from serve's own "serving" line: a port
+  // probed free beforehand can be taken by another test's server first.
+  std::vector<std::string> argv = {berth::testing::BerthBinary(), "--root", root, "serve", "--listen", "127.0.0.1:0"};
   argv.insert(argv.end(), extra_args.begin(), extra_args.end());
   auto process = Process::Spawn(argv, log);
   if (!process) return ::testing::AssertionFailure() << process.error().message();
   out->process = std::move(*process);
-  for (int i = 0; i < 300; ++i) {
-    if (registry::testing::HttpGetStatus(*port, "/v2/").value_or(0) == 200) return ::testing::AssertionSuccess();
-    std::this_thread::sleep_for(std::chrono::milliseconds(20));
-  }
-  return ::testing::AssertionFailure() << "berth serve did not come up: " << out->process->LogTail();
+  auto line = out->process->WaitForLogLine("berth: serving ");
+  if (!line) return ::testing::AssertionFailure() << "berth serve did not come up: " << line.error().message();
+  size_t at = line->rfind(" at http://");
+  if (at == std::string::npos) return ::testing::AssertionFailure() << "no URL in: " << *line;
+  out->host = line->substr(at + std::string(" at http://").size());
+  return ::testing::AssertionSuccess();
 }
 
 // containerd pulls an image from `berth serve` (skopeo pushed it there) and
