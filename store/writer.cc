@@ -98,8 +98,12 @@ class IngestWriter final : public Writer {
       return DataLoss(Name() + ": digest mismatch: expected " + expected->str() + ", got " +
                       actual.str());
     }
-    writeback_.reset();  // its ranges are submitted before the final sync
-    if (::fdatasync(fd_.get()) != 0) return ErrnoError("fsync " + Name(), errno);
+    if (writeback_) {
+      Status written_back = writeback_->Finish();
+      writeback_.reset();
+      if (!written_back) return std::unexpected(Broken(written_back).error());
+    }
+    if (::fdatasync(fd_.get()) != 0) return std::unexpected(Broken(ErrnoError("fsync " + Name(), errno)).error());
     fd_.Reset();
     BERTH_RETURN_IF_ERROR(ctx_->committer->Publish({.digest = actual,
                                                     .size = offset_,
@@ -145,7 +149,7 @@ class IngestWriter final : public Writer {
   void StartWriteback() {
     const int64_t interval = ctx_->writeback_interval;
     if (interval <= 0 || offset_ - writeback_start_ < interval) return;
-    if (!writeback_) writeback_ = std::make_unique<WritebackThread>(fd_.get());
+    if (!writeback_) writeback_ = std::make_unique<WritebackThread>(fd_.get(), Name());
     writeback_->Submit(writeback_start_, offset_ - writeback_start_);
     writeback_start_ = offset_;
   }

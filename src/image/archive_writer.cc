@@ -80,7 +80,11 @@ class TarWriter final : public ArchiveWriter {
 
   Status Finish() override {
     if (archive_write_close(a_) != ARCHIVE_OK) return std::unexpected(ArchiveError(Where()));
-    writeback_.reset();  // waits for the ranges it was given
+    if (writeback_) {
+      Status written_back = writeback_->Finish();
+      writeback_.reset();
+      BERTH_RETURN_IF_ERROR(written_back);
+    }
     if (!tmp_.empty()) {
       if (::fsync(fd_.get()) != 0) return ErrnoError(tmp_, errno);
       if (::rename(tmp_.c_str(), path_.c_str()) != 0) return ErrnoError(path_, errno);
@@ -105,7 +109,7 @@ class TarWriter final : public ArchiveWriter {
     }
     w->offset_ += static_cast<int64_t>(size);
     if (!w->tmp_.empty() && w->offset_ - w->writeback_start_ >= kWritebackInterval) {
-      if (!w->writeback_) w->writeback_ = std::make_unique<WritebackThread>(w->fd_.get());
+      if (!w->writeback_) w->writeback_ = std::make_unique<WritebackThread>(w->fd_.get(), w->tmp_);
       w->writeback_->Submit(w->writeback_start_, w->offset_ - w->writeback_start_);
       w->writeback_start_ = w->offset_;
     }
