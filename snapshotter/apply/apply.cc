@@ -89,7 +89,13 @@ class ThreadedSource final : public ByteSource {
 
 Result<ApplyResult> ApplyLayer(ByteSource& layer, oci::Compression compression,
                                const std::string& target_dir, const ApplyOptions& options) {
-  BERTH_ASSIGN_OR_RETURN(std::unique_ptr<ByteSource> tar, NewDecompressor(layer, compression));
+  BERTH_ASSIGN_OR_RETURN(std::unique_ptr<ByteSource> decompressed, NewDecompressor(layer, compression));
+  // The diff ID is hashed as the tar bytes are made: on the decompressing
+  // thread when there is one, which has time to spare while this thread
+  // creates the files.
+  auto digesting_owner = std::make_unique<DigestingSource>(std::move(decompressed));
+  const DigestingSource* digesting = digesting_owner.get();
+  std::unique_ptr<ByteSource> tar = std::move(digesting_owner);
   if (compression != oci::Compression::kNone) tar = std::make_unique<ThreadedSource>(std::move(tar));
   LowerLayers lowers(options);
   BERTH_ASSIGN_OR_RETURN(
@@ -114,8 +120,8 @@ Result<ApplyResult> ApplyLayer(ByteSource& layer, oci::Compression compression,
   BERTH_RETURN_IF_ERROR(stream->Drain());
   BERTH_RETURN_IF_ERROR(writer.Finish());
 
-  result.diff_id = stream->diff_id();
-  result.uncompressed_size = stream->size();
+  result.diff_id = digesting->digest();  // read to its end by Drain
+  result.uncompressed_size = digesting->size();
   if (options.expected_diff_id && *options.expected_diff_id != result.diff_id) {
     return DataLoss("layer diff ID is " + result.diff_id.str() + ", expected " +
                     options.expected_diff_id->str());

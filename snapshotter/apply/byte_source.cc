@@ -28,4 +28,11 @@ Result<std::string_view> FileSource::Read() {
   }
 }
 
+Result<std::string_view> DigestingSource::Read() {
+  BERTH_ASSIGN_OR_RETURN(std::string_view chunk, inner_->Read());
+  hasher_.Update(chunk);
+  size_ += static_cast<int64_t>(chunk.size());
+  return chunk;
+}
+
 }  // namespace berth::snapshotter

@@ -9,6 +9,7 @@
 #include <string>
 #include <string_view>
 
+#include "core/digest.h"
 #include "core/file.h"
 #include "core/status.h"
 
@@ -42,6 +43,25 @@ class FileSource : public ByteSource {
   UniqueFd fd_;
   std::string name_;
   std::string buffer_;
+};
+
+// Passes another source through, hashing every byte read (sha256) and
+// counting them: wrapped around a layer's decompressor it yields the diff ID.
+// digest() and size() are read by the thread that read the source, or by
+// one that saw the end of stream after it (ThreadedSource's pipe orders them).
+class DigestingSource : public ByteSource {
+ public:
+  explicit DigestingSource(std::unique_ptr<ByteSource> inner) : inner_(std::move(inner)) {}
+
+  Result<std::string_view> Read() override;
+
+  Digest digest() const { return hasher_.Finish(); }
+  int64_t size() const { return size_; }
+
+ private:
+  std::unique_ptr<ByteSource> inner_;
+  Hasher hasher_;
+  int64_t size_ = 0;
 };
 
 }  // namespace berth::snapshotter

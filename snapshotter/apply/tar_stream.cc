@@ -56,9 +56,6 @@ long TarStream::ReadCallback(archive* a, void* self, const void** buffer) {
     archive_set_error(a, EIO, "%s", chunk.error().message().c_str());
     return -1;
   }
-  // Every byte libarchive sees is hashed here, in order: the diff ID.
-  s->hasher_.Update(*chunk);
-  s->size_ += static_cast<int64_t>(chunk->size());
   *buffer = chunk->data();
   return static_cast<long>(chunk->size());
 }
@@ -148,8 +145,6 @@ Status TarStream::Drain() {
   for (;;) {
     BERTH_ASSIGN_OR_RETURN(std::string_view chunk, tar_.Read());
     if (chunk.empty()) return OkStatus();
-    hasher_.Update(chunk);
-    size_ += static_cast<int64_t>(chunk.size());
   }
 }
 

@@ -1,8 +1,8 @@
-// libarchive glue: reads tar entries from a stream of uncompressed tar bytes
-// and computes the stream's digest (the layer's diff ID) on the way.
+// libarchive glue: reads tar entries from a stream of uncompressed tar bytes.
 //
 // libarchive never decompresses here (only the "none" filter is enabled): the
-// caller decompresses, so the digest covers exactly the tar bytes.
+// caller decompresses, and hashes the tar bytes for the diff ID
+// (DigestingSource) before they reach this stream.
 //
 // Internal to berth_apply.
 #pragma once
@@ -10,7 +10,6 @@
 #include <memory>
 #include <optional>
 
-#include "core/digest.h"
 #include "core/status.h"
 #include "snapshotter/apply/byte_source.h"
 #include "snapshotter/apply/entry.h"
@@ -36,12 +35,9 @@ class TarStream : public DataReader {
   Result<DataBlock> ReadBlock() override;
 
   // After Next() returned nullopt: reads whatever follows the end-of-archive
-  // marker (padding), so that diff_id() covers the whole stream.
+  // marker (padding), so that the source is read to its end (and a digest
+  // taken of it covers the whole stream).
   Status Drain();
-
-  // sha256 of every byte read so far, and their count.
-  Digest diff_id() const { return hasher_.Finish(); }
-  int64_t size() const { return size_; }
 
  private:
   explicit TarStream(ByteSource& tar);
@@ -50,8 +46,6 @@ class TarStream : public DataReader {
 
   ByteSource& tar_;
   archive* archive_ = nullptr;
-  Hasher hasher_;
-  int64_t size_ = 0;
   std::optional<Error> source_error_;  // the ByteSource's error, kept with its code
   std::string current_name_;
 };
