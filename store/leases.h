@@ -41,6 +41,11 @@ class LeaseManager {
   virtual Status Delete(const std::string& id) = 0;
   virtual Result<std::vector<Lease>> List() = 0;
   // Adds a resource to a lease (not-found if the lease is absent or expired).
+  // Adding and removing resources is visible at once but not synced: they
+  // are made by the running operation the lease guards (a pull adds each
+  // blob and snapshot it touches), and the next synced write (that blob's
+  // commit) makes them durable with it. A crash can lose only resources of
+  // the operation that died with it. Create and Delete are synced.
   virtual Status AddResource(const std::string& lease_id, const LeaseResource& resource) = 0;
   virtual Status DeleteResource(const std::string& lease_id, const LeaseResource& resource) = 0;
   virtual Result<std::vector<LeaseResource>> ListResources(const std::string& lease_id) = 0;

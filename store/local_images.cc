@@ -98,7 +98,7 @@ Status LocalLeaseManager::AddResource(const std::string& lease_id, const LeaseRe
   }
   MetaDb::Batch batch;
   batch.Put(Table::kLeases, ResourceKey(lease_id, resource), "");
-  return ctx_->db->Write(batch);
+  return ctx_->db->Write(batch, /*sync=*/false);  // see LeaseManager::AddResource
 }
 
 Status LocalLeaseManager::DeleteResource(const std::string& lease_id,
@@ -106,7 +106,7 @@ Status LocalLeaseManager::DeleteResource(const std::string& lease_id,
   BERTH_RETURN_IF_ERROR(Get(lease_id));
   MetaDb::Batch batch;
   batch.Delete(Table::kLeases, ResourceKey(lease_id, resource));
-  return ctx_->db->Write(batch);
+  return ctx_->db->Write(batch, /*sync=*/false);
 }
 
 Result<std::vector<LeaseResource>> LocalLeaseManager::ListResources(const std::string& lease_id) {
