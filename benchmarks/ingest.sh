@@ -16,8 +16,10 @@ mkdir -p "$work"
 
 if [ ! -f "$src" ] || [ "$(stat -c %s "$src")" -ne $((1 << 30)) ]; then
   echo "making $src (AES-CTR keystream, incompressible)" >&2
-  openssl enc -aes-256-ctr -nosalt -pbkdf2 -pass pass:berth-bench -in /dev/zero 2>/dev/null |
-    head -c $((1 << 30)) > "$src"
+  # openssl dies of SIGPIPE when head has enough; pipefail must not take that for a failure.
+  { openssl enc -aes-256-ctr -nosalt -pbkdf2 -pass pass:berth-bench -in /dev/zero 2>/dev/null || true; } |
+    head -c $((1 << 30)) > "$src.tmp"
+  mv "$src.tmp" "$src"
 fi
 cat "$src" > /dev/null  # warm the page cache: every tool reads from memory
 
