@@ -119,6 +119,20 @@ TEST(ApplyEntriesTest, XattrsIncludingCapabilityAfterChown) {
   EXPECT_EQ(Lstat(dir.Join("d/ping")).st_uid, 1000u);
 }
 
+// An attribute the kernel refuses (a malformed security.capability) fails
+// the layer, naming the entry, even when many files follow it.
+TEST(ApplyEntriesTest, AnAttributeTheKernelRefusesFailsTheLayer) {
+  if (geteuid() != 0) GTEST_SKIP() << "security.* xattrs need root";
+  TempDir dir;
+  LayerBuilder layer;
+  layer.Dir("d").File("d/bad", "elf", 0755).Xattr("security.capability", "not a capability");
+  for (int i = 0; i < 200; ++i) layer.File("d/f" + std::to_string(i), std::string(1000, 'x'));
+  auto r = ApplyTar(layer.Tar(), dir.path());
+  ASSERT_FALSE(r) << "a malformed security.capability was accepted";
+  EXPECT_NE(r.error().message().find("entry \"d/bad\": set xattr security.capability"), std::string::npos)
+      << r.error().message();
+}
+
 TEST(ApplyEntriesTest, NanosecondMtimesAndDirectoryTimesAfterChildren) {
   TempDir dir;
   LayerBuilder layer;

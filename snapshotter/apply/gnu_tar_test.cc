@@ -9,6 +9,7 @@
 #include "core/testing/subprocess.h"
 #include "core/testing/temp_dir.h"
 #include "snapshotter/apply/testing/apply_tar.h"
+#include "snapshotter/apply/testing/bench_layers.h"
 #include "core/testing/tree_listing.h"
 
 namespace berth::snapshotter {
@@ -91,9 +92,9 @@ TEST(GnuTarTest, SameTreeAsGnuTar) {
 // The real base layer of the peers' bench/debian:12 image, when another
 // helper has built it on this machine.
 TEST(GnuTarTest, SameTreeAsGnuTarForDebianBenchLayer) {
-  const std::string layer =
-      "/tmp/peers/oci/blobs/sha256/98d4c7e67410420ba763da9fb0f4f2c8f31a802f1a26b3cd0f279857c4411383";
-  if (!std::filesystem::exists(layer)) GTEST_SKIP() << "no bench image layers at " << layer;
+  const std::vector<testing::BenchLayer> debian = testing::DebianBenchLayers();
+  if (debian.empty()) GTEST_SKIP() << "no bench/debian:12 in /tmp/peers/oci";
+  const std::string layer = debian[0].path;
   // Directory mtimes are not compared here: GNU tar restores a directory's
   // times when it sees an entry outside it, and Debian's tar lists
   // "perl-base/Carp/", "perl-base/Carp.pm", "perl-base/Carp/Heavy.pm" in that
