@@ -5,7 +5,7 @@
 # /dev/null (what the registry side serves; clients' own disks are not what is measured).
 # Prints: upstream bytes through the mirror / bytes 8 direct pulls take (target 1/8 = 0.125),
 # and the slowest of the 8 mirrored pulls / one direct pull alone (target <= 1.2).
-# Usage: sudo IMAGE=bench/big:1 N=2 benchmarks/mirror.sh    (needs shared/peers/make-images.sh)
+# Usage: sudo IMAGE=bench/big:1 N=2 benchmarks/mirror.sh    (needs benchmarks/lib/make-images.sh)
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd); LIB=$here/lib
 BERTH=${BERTH:-$here/../build/tools/berth}

@@ -23,7 +23,7 @@
 #      FS_SIZE=4G, REGISTRY_ADDR=127.0.0.1:5000.
 # Needs: root (loop mounts), skopeo, containerd + ctr, docker-registry, curl, jq, /usr/bin/time.
 # Registry: started with lib/registry.sh if nothing answers on REGISTRY_ADDR (and stopped again
-# at the end); a running one is left alone. The images come from shared/peers/make-images.sh.
+# at the end); a running one is left alone. The images come from benchmarks/lib/make-images.sh.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 LIB=$PWD/benchmarks/lib
@@ -60,7 +60,7 @@ log "warming the registry's blobs in the page cache"
 declare -A SIZE
 for img in "${IMAGES[@]}"; do
   m=$(manifest_json "$img") ||
-    die "$img not in the registry at $REG (build the images: shared/peers/make-images.sh)"
+    die "$img not in the registry at $REG (build the images: benchmarks/lib/make-images.sh)"
   SIZE[$img]=$(jq '[.config.size] + [.layers[].size] | add' <<<"$m")
   for d in $(jq -r '.config.digest, .layers[].digest' <<<"$m"); do
     curl -sf -o /dev/null "http://$REG/v2/${img%:*}/blobs/$d" || die "cannot read blob $d of $img"

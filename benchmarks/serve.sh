@@ -7,7 +7,7 @@
 # Prints a table and the ratios berth/registry.
 # Targets (issue 5): >= 2x the registry's req/s on manifests and small blobs, >= 1x its throughput
 # on the large blob, push <= 0.7x its time.
-# Usage: sudo DUR=20s N=2 benchmarks/serve.sh     (needs /tmp/peers/oci: shared/peers/make-images.sh)
+# Usage: sudo DUR=20s N=2 benchmarks/serve.sh     (needs /tmp/peers/oci: benchmarks/lib/make-images.sh)
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd); LIB=$here/lib
 BERTH=${BERTH:-$here/../build/tools/berth}
@@ -17,7 +17,7 @@ PEER=127.0.0.1:5110; SERVE=127.0.0.1:5111
 fs=${BENCH_FS:-/tmp/berth-bench-serve}
 IMAGES=(debian-12 big-1 small-files-1 multiarch-1)
 
-[[ -f $LAYOUT/index.json ]] || { echo "no $LAYOUT (run shared/peers/make-images.sh)" >&2; exit 1; }
+[[ -f $LAYOUT/index.json ]] || { echo "no $LAYOUT (run benchmarks/lib/make-images.sh)" >&2; exit 1; }
 for tool in skopeo wrk docker-registry jq; do command -v $tool >/dev/null || { echo "needs $tool" >&2; exit 1; }; done
 
 serve_pid=

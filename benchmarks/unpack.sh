@@ -30,7 +30,7 @@
 #      REGISTRY_ADDR=127.0.0.1:5000, REGISTRY_STORAGE=/tmp/peers/registry/storage,
 #      PROFILE=1: afterwards, `strace -c -f` of one berth pull per image (to WORK/strace-*.txt).
 # Needs: root, containerd + ctr, curl, jq, /usr/bin/time, tar, zstd; the peers' registry and
-# images (shared/peers/make-images.sh); started with lib/registry.sh if nothing answers.
+# images (benchmarks/lib/make-images.sh); started with lib/registry.sh if nothing answers.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 LIB=$PWD/benchmarks/lib
@@ -67,7 +67,7 @@ blob_path() { local h=${1#sha256:}; echo "$STORAGE/docker/registry/v2/blobs/sha2
 log "warming the registry's blobs in the page cache"
 declare -A LAYERS
 for img in "${IMAGES[@]}"; do
-  m=$(manifest_json "$img") || die "$img not in the registry at $REG (shared/peers/make-images.sh)"
+  m=$(manifest_json "$img") || die "$img not in the registry at $REG (benchmarks/lib/make-images.sh)"
   for d in $(jq -r '.config.digest, .layers[].digest' <<<"$m"); do
     curl -sf -o /dev/null "http://$REG/v2/${img%:*}/blobs/$d" || die "cannot read blob $d of $img"
   done

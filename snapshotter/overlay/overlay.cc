@@ -6,6 +6,8 @@
 
 #include <cerrno>
 #include <fstream>
+#include <map>
+#include <mutex>
 #include <sstream>
 
 #include "core/file.h"
@@ -108,9 +110,15 @@ bool ProbeMount(const std::string& root) {
 }  // namespace
 
 bool OverlaySupported(const std::string& root) {
-  if (!OverlayRegistered()) return false;
-  if (!MakeDirs(root)) return false;
-  return ProbeMount(root);
+  // Asked twice on every start (NewDefault, then NewOverlay): the answer is
+  // kept for the process, per root. A probe mount costs a few milliseconds.
+  static std::mutex mu;
+  static std::map<std::string, bool> known;
+  std::lock_guard<std::mutex> lock(mu);
+  if (auto it = known.find(root); it != known.end()) return it->second;
+  bool supported = OverlayRegistered() && MakeDirs(root) && ProbeMount(root);
+  known[root] = supported;
+  return supported;
 }
 
 Result<SnapshotterPtr> NewOverlay(const Options& options) {

@@ -31,7 +31,7 @@ Result<SnapshotterPtr> NewOverlay(const Options& options);
 
 // Whether overlayfs is registered (/proc/filesystems) and a probe mount with
 // two lower dirs and an upper dir on `root`'s file system works (needs
-// CAP_SYS_ADMIN). Leaves nothing behind.
+// CAP_SYS_ADMIN). Leaves nothing behind. Probes once per root and process.
 bool OverlaySupported(const std::string& root);
 
 }  // namespace berth::snapshotter

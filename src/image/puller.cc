@@ -198,18 +198,16 @@ Result<oci::Descriptor> Puller::PullTree(PullRun& run, registry::RepositoryClien
                            " is neither an image manifest nor an index");
   }
   BERTH_ASSIGN_OR_RETURN(oci::Manifest parsed, oci::ParseManifest(doc.bytes));
-  std::vector<oci::Descriptor> layers;
+  std::vector<oci::Descriptor> blobs = {parsed.config};
   for (const auto& layer : parsed.layers) {
     // Non-distributable (foreign) layers live elsewhere; like containerd,
     // they are not fetched.
-    if (!oci::IsNonDistributable(layer.media_type)) layers.push_back(layer);
+    if (!oci::IsNonDistributable(layer.media_type)) blobs.push_back(layer);
   }
   if (options_.on_manifest) options_.on_manifest(parsed);
-  // The config first, alone: it is small, and an unpack needs it before it
-  // can prepare any layer. Fetched beside the layers, its commit's syncs
-  // queued behind their writes (30 ms instead of 3 on a busy disk).
-  BERTH_RETURN_IF_ERROR(run.FetchAll({parsed.config}));
-  BERTH_RETURN_IF_ERROR(run.FetchAll(layers));
+  // The config is fetched beside the layers: fetching it alone first, so
+  // that an unpack could start sooner, measured no faster (2026-12-07).
+  BERTH_RETURN_IF_ERROR(run.FetchAll(blobs));
   if (oci::IsImageConfig(parsed.config.media_type)) {
     auto config = ReadImageConfig(store_->content(), parsed);
     if (!config) return std::unexpected(config.error().WithContext(name));
