@@ -98,12 +98,7 @@ class IngestWriter final : public Writer {
       return DataLoss(Name() + ": digest mismatch: expected " + expected->str() + ", got " +
                       actual.str());
     }
-    if (writeback_) {
-      Status written_back = writeback_->Finish();
-      writeback_.reset();
-      if (!written_back) return std::unexpected(Broken(written_back).error());
-    }
-    if (::fdatasync(fd_.get()) != 0) return std::unexpected(Broken(ErrnoError("fsync " + Name(), errno)).error());
+    if (Status synced = SyncData(); !synced) return std::unexpected(synced.error());
     fd_.Reset();
     BERTH_RETURN_IF_ERROR(ctx_->committer->Publish({.digest = actual,
                                                     .size = offset_,
@@ -142,6 +137,14 @@ class IngestWriter final : public Writer {
   Status Broken(Status s) {
     if (!s) broken_ = s.error();
     return s;
+  }
+
+  // Makes the file's bytes durable: what the write-back thread has not
+  // synced yet, then the rest. A failure breaks the writer.
+  Status SyncData() {
+    BERTH_RETURN_IF_ERROR(Broken(FinishWriteback(writeback_)));
+    if (::fdatasync(fd_.get()) != 0) return Broken(ErrnoError("fsync " + Name(), errno));
+    return OkStatus();
   }
 
   // Hands each full interval to the write-back thread as soon as it is

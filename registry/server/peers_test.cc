@@ -155,11 +155,9 @@ TEST_F(PeersTest, BerthCliServePullGcAndSigterm) {
       {berth::testing::BerthBinary(), "--root", root, "serve", "--quiet", "--listen", "127.0.0.1:0"},
       dir_.Join("serve.log"));
   ASSERT_TRUE(serve) << serve.error().message();
-  auto serving = (*serve)->WaitForLogLine("berth: serving ");
+  auto serving = (*serve)->WaitForServeAddress();
   ASSERT_TRUE(serving) << serving.error().message();
-  size_t at = serving->rfind(" at http://");
-  ASSERT_NE(at, std::string::npos) << *serving;
-  const std::string host = serving->substr(at + std::string(" at http://").size());
+  const std::string host = *serving;
   RunResult snapshots_gc = berth::testing::Run({berth::testing::BerthBinary(), "--root", root, "gc"});
   ASSERT_EQ(snapshots_gc.exit_code, 0) << Show(snapshots_gc);
   EXPECT_NE(snapshots_gc.out.find("removed snapshot native/sha256:"), std::string::npos) << snapshots_gc.out;

@@ -135,13 +135,15 @@ Status PeerRegistry::StartRegistry() {
                            Process::Spawn({"docker-registry", "serve", config}, log_path()));
     // Its own "listening on" line first: until then, whatever answers on
     // the port may be another test's server that took the port we probed.
-    auto listening = registry_->WaitForLogLine("listening on " + host(), kStartTimeout);
-    Status up = listening ? WaitUntil(*registry_, "docker-registry on " + host(),
-                                      [&] {
-                                        auto status = HttpGetStatus(port_, "/v2/");
-                                        return status && (*status == 200 || *status == 401);
-                                      })
-                          : Status(std::unexpected(listening.error()));
+    Status up = OkStatus();
+    if (auto listening = registry_->WaitForLogLine("listening on " + host(), kStartTimeout); !listening) {
+      up = std::unexpected(listening.error());
+    } else {
+      up = WaitUntil(*registry_, "docker-registry on " + host(), [&] {
+        auto status = HttpGetStatus(port_, "/v2/");
+        return status && (*status == 200 || *status == 401);
+      });
+    }
     if (up) return OkStatus();
     last = up.error();
     registry_.reset();

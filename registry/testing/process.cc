@@ -119,4 +119,12 @@ Result<std::string> Process::WaitForLogLine(std::string_view needle, std::chrono
   }
 }
 
+Result<std::string> Process::WaitForServeAddress() {
+  BERTH_ASSIGN_OR_RETURN(std::string line, WaitForLogLine("berth: serving "));
+  constexpr std::string_view kAt = " at http://";
+  size_t at = line.rfind(kAt);
+  if (at == std::string::npos) return Internal("no http:// URL in berth serve's line: " + line);
+  return line.substr(at + kAt.size());
+}
+
 }  // namespace berth::registry::testing

@@ -55,6 +55,10 @@ class Process {
   Result<std::string> WaitForLogLine(std::string_view needle,
                                      std::chrono::milliseconds timeout = std::chrono::seconds(15));
 
+  // For a `berth serve` started with --listen 127.0.0.1:0: waits for its
+  // "berth: serving ROOT at URL" line and returns URL's HOST:PORT.
+  Result<std::string> WaitForServeAddress();
+
  private:
   Process(pid_t pid, std::string log_path) : pid_(pid), log_path_(std::move(log_path)) {}
 

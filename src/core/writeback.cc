@@ -37,6 +37,13 @@ Status WritebackThread::Finish() {
   return OkStatus();
 }
 
+Status FinishWriteback(std::unique_ptr<WritebackThread>& thread) {
+  if (!thread) return OkStatus();
+  Status finished = thread->Finish();
+  thread.reset();
+  return finished;
+}
+
 void WritebackThread::Run() {
   int64_t unsynced = 0;
   std::unique_lock<std::mutex> l(mu_);

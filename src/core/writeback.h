@@ -20,7 +20,9 @@
 #include <condition_variable>
 #include <cstdint>
 #include <deque>
+#include <memory>
 #include <mutex>
+#include <string>
 #include <thread>
 
 #include "core/status.h"
@@ -61,5 +63,8 @@ class WritebackThread {
   int error_ = 0;      // errno of the first failed sync
   std::thread thread_;
 };
+
+// Finishes and destroys `thread`, if there is one, returning its error.
+Status FinishWriteback(std::unique_ptr<WritebackThread>& thread);
 
 }  // namespace berth

@@ -80,11 +80,7 @@ class TarWriter final : public ArchiveWriter {
 
   Status Finish() override {
     if (archive_write_close(a_) != ARCHIVE_OK) return std::unexpected(ArchiveError(Where()));
-    if (writeback_) {
-      Status written_back = writeback_->Finish();
-      writeback_.reset();
-      BERTH_RETURN_IF_ERROR(written_back);
-    }
+    BERTH_RETURN_IF_ERROR(FinishWriteback(writeback_));
     if (!tmp_.empty()) {
       if (::fsync(fd_.get()) != 0) return ErrnoError(tmp_, errno);
       if (::rename(tmp_.c_str(), path_.c_str()) != 0) return ErrnoError(path_, errno);

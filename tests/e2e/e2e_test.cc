@@ -325,11 +325,9 @@ struct ServeProcess {
   auto process = Process::Spawn(argv, log);
   if (!process) return ::testing::AssertionFailure() << process.error().message();
   out->process = std::move(*process);
-  auto line = out->process->WaitForLogLine("berth: serving ");
-  if (!line) return ::testing::AssertionFailure() << "berth serve did not come up: " << line.error().message();
-  size_t at = line->rfind(" at http://");
-  if (at == std::string::npos) return ::testing::AssertionFailure() << "no URL in: " << *line;
-  out->host = line->substr(at + std::string(" at http://").size());
+  auto host = out->process->WaitForServeAddress();
+  if (!host) return ::testing::AssertionFailure() << "berth serve did not come up: " << host.error().message();
+  out->host = *host;
   return ::testing::AssertionSuccess();
 }
 
