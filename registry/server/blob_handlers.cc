@@ -28,9 +28,9 @@ bool SendFileRange(int fd, size_t offset, size_t length, httplib::DataSink& sink
   if (map == MAP_FAILED) {
     std::vector<char> buf(length);
     auto got = PreadFull(fd, buf.data(), length, static_cast<off_t>(offset), "blob");
-    return got && *got == length && sink.write(buf.data(), length);
+    return got && *got == length && SinkWrite(sink, buf.data(), length);
   }
-  bool ok = sink.write(static_cast<const char*>(map) + (offset - from), length);
+  bool ok = SinkWrite(sink, static_cast<const char*>(map) + (offset - from), length);
   munmap(map, map_len);
   return ok;
 }
@@ -119,7 +119,7 @@ void GetBlob(Registry& r, const Route& route, std::string_view ns, const httplib
                                         [size](const char* p) { munmap(const_cast<char*>(p), size); });
       res.set_content_provider(size, "application/octet-stream",
                                [bytes](size_t offset, size_t length, httplib::DataSink& sink) {
-                                 return sink.write(bytes.get() + offset, std::min(length, kChunk * 4));
+                                 return SinkWrite(sink, bytes.get() + offset, std::min(length, kChunk * 4));
                                });
       return;
     }
@@ -132,7 +132,7 @@ void GetBlob(Registry& r, const Route& route, std::string_view ns, const httplib
         size_t want = std::min(length, buffer->size());
         auto got = reader->ReadAt(buffer->data(), want, static_cast<int64_t>(offset));
         if (!got || *got == 0) return false;  // the connection is cut: never send short data as whole
-        return sink.write(buffer->data(), *got);
+        return SinkWrite(sink, buffer->data(), *got);
       });
 }
 

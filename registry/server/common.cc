@@ -1,9 +1,23 @@
 // Helpers the endpoint files share: error responses, bodies, the manifest
 // cache and the reachability walk.
 #include "registry/server/handlers.h"
+
+#include <utility>
+
 #include "store/references.h"
 
 namespace berth::registry::server {
+namespace {
+thread_local int64_t streamed_bytes = 0;
+}  // namespace
+
+bool SinkWrite(httplib::DataSink& sink, const char* data, size_t size) {
+  if (!sink.write(data, size)) return false;
+  streamed_bytes += static_cast<int64_t>(size);
+  return true;
+}
+
+int64_t TakeStreamedBytes() { return std::exchange(streamed_bytes, 0); }
 
 void SendError(httplib::Response& res, const ApiError& error) {
   res.status = HttpStatus(error.code);

@@ -84,6 +84,15 @@ std::optional<std::string> ReadBody(const httplib::Request& req, const httplib::
 // connection can carry the next request.
 void DrainBody(const httplib::Request& req, const httplib::ContentReader& reader);
 
+// Writes part of a streamed response body and counts it for the access log
+// and /metrics: httplib knows no length for a chunked body, and a body cut
+// short sends less than its Content-Length. httplib runs a response's
+// content provider and then its logger on one thread: the count is per
+// thread.
+bool SinkWrite(httplib::DataSink& sink, const char* data, size_t size);
+// The bytes SinkWrite sent on this thread since the last call.
+int64_t TakeStreamedBytes();
+
 // Manifests (manifest_handlers.cc).
 void GetManifest(Registry& r, const Route& route, std::string_view ns, const httplib::Request& req,
                  httplib::Response& res);

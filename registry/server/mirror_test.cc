@@ -17,6 +17,7 @@
 #include "image/remote.h"
 #include "registry/server/server.h"
 #include "registry/testing/fault_proxy.h"
+#include "registry/testing/log_lines.h"
 #include "registry/testing/peer_registry.h"
 #include "store/store.h"
 
@@ -68,6 +69,7 @@ class MirrorTest : public ::testing::Test {
     options.mirror.upstreams = {upstream};
     options.mirror.tag_ttl = ttl;
     options.mirror.cache_max_bytes = cache_max_bytes;
+    options.access_log = [lines = access_log_](std::string_view line) { lines->Add(line); };
     options.mirror.log = [](std::string_view line) { std::fprintf(stderr, "%.*s\n", static_cast<int>(line.size()), line.data()); };
     options.mirror.open = [user, hosts = dir_.Join("no-hosts.d")](const std::string& host, const std::string& repo)
         -> Result<std::shared_ptr<RepositoryClient>> {
@@ -105,6 +107,7 @@ class MirrorTest : public ::testing::Test {
   std::unique_ptr<store::Store> store_;
   std::unique_ptr<RegistryServer> server_;
   std::string host_;
+  std::shared_ptr<registry::testing::LogLines> access_log_ = std::make_shared<registry::testing::LogLines>();
 };
 
 // Eight clients pull the same cold image at once: each blob crosses from the
@@ -268,6 +271,10 @@ TEST_F(MirrorTest, BlobsOfUnknownLengthStreamChunked) {
   EXPECT_EQ(get->status, 200);
   EXPECT_EQ(get->get_header_value("Transfer-Encoding"), "chunked");
   EXPECT_EQ(Digest::Of(get->body).str(), layer);
+  // A chunked body has no length for httplib to report: the bytes are counted as sent.
+  EXPECT_TRUE(access_log_->WaitFor("\"GET /v2/bench/app/blobs/" + layer + " HTTP/1.1\" 200 " +
+                                   std::to_string(get->body.size()) + " "))
+      << access_log_->All();
   int answered = 0;  // the first GET may meet the upstream's 401 challenge
   for (const auto& r : proxy_->Requests()) answered += r.target.find("/blobs/" + layer) != std::string::npos && r.status == 200;
   EXPECT_EQ(answered, 1);

@@ -150,6 +150,7 @@ class RegistryServerImpl final : public RegistryServer {
     http_->set_payload_max_length(std::numeric_limits<size_t>::max());
     http_->set_pre_routing_handler([this](const httplib::Request& req, httplib::Response& res) {
       request_started = Clock::now();
+      (void)TakeStreamedBytes();  // left by a response whose logger never ran
       ++in_flight_;  // until Log()
       if (draining_) {
         res.set_header("Connection", "close");
@@ -312,8 +313,8 @@ class RegistryServerImpl final : public RegistryServer {
     if (req.method.empty()) return;  // a connection closed before a request arrived
     --in_flight_;
     double seconds = std::chrono::duration<double>(Clock::now() - request_started).count();
-    int64_t sent = res.content_provider_ ? static_cast<int64_t>(res.content_length_)
-                                         : static_cast<int64_t>(res.body.size());
+    const int64_t streamed = TakeStreamedBytes();
+    int64_t sent = res.content_provider_ ? streamed : static_cast<int64_t>(res.body.size());
     if (req.method == "HEAD") sent = 0;
     int64_t received = req.has_header("Content-Length")
                            ? static_cast<int64_t>(req.get_header_value<uint64_t>("Content-Length"))

@@ -21,6 +21,7 @@
 #include "core/file.h"
 #include "core/testing/subprocess.h"
 #include "core/testing/temp_dir.h"
+#include "registry/testing/log_lines.h"
 #include "store/store.h"
 
 namespace berth::registry::server {
@@ -650,6 +651,29 @@ TEST_F(ServerTest, MetricsInPrometheusFormat) {
   EXPECT_NE(res->body.find("berth_http_request_duration_seconds_bucket{le=\"+Inf\"}"), std::string::npos);
   EXPECT_NE(res->body.find("berth_store_blobs 1"), std::string::npos) << res->body;
   EXPECT_NE(res->body.find("berth_store_bytes 11"), std::string::npos) << res->body;
+}
+
+// The access log (and /metrics) count the bytes really sent: a blob read
+// into a buffer, a mapped one, a range of it, nothing for a HEAD.
+TEST_F(ServerTest, AccessLogCountsTheBytesSent) {
+  auto lines = std::make_shared<registry::testing::LogLines>();
+  Start({.access_log = [lines](std::string_view line) { lines->Add(line); }});
+  const std::string small = RandomBytes(3 << 20, 11), large = RandomBytes(5 << 20, 12);
+  const Digest s = PushBlob("log/me", small), l = PushBlob("log/me", large);
+  const std::string path = "/v2/log/me/blobs/";
+  auto got = client_->Get(path + s.str());
+  ASSERT_TRUE(got);
+  EXPECT_EQ(got->body.size(), small.size());
+  ASSERT_TRUE(client_->Get(path + l.str()));
+  ASSERT_TRUE(client_->Get(path + l.str(), {{"Range", "bytes=10-1009"}}));
+  ASSERT_TRUE(client_->Head(path + l.str()));
+  auto logged = [&](const Digest& d, const std::string& method, const std::string& status_and_bytes) {
+    return lines->WaitFor("\"" + method + " " + path + d.str() + " HTTP/1.1\" " + status_and_bytes + " ");
+  };
+  EXPECT_TRUE(logged(s, "GET", "200 " + std::to_string(small.size()))) << lines->All();
+  EXPECT_TRUE(logged(l, "GET", "200 " + std::to_string(large.size()))) << lines->All();
+  EXPECT_TRUE(logged(l, "GET", "206 1000")) << lines->All();
+  EXPECT_TRUE(logged(l, "HEAD", "200 0")) << lines->All();
 }
 
 // Stop() lets a download in flight finish.
