@@ -108,21 +108,16 @@ void GetBlob(Registry& r, const Route& route, std::string_view ns, const httplib
   res.set_header("ETag", "\"" + digest->str() + "\"");
   res.set_header("Accept-Ranges", "bytes");
   size_t size = static_cast<size_t>(reader->size());
-  // Large blobs are sent straight from a read-only mapping of the file (one
-  // copy fewer than pread into a buffer); blobs are immutable, never
-  // truncated, and an unlinked file stays mapped until the response ends.
+  // Large blobs are sent straight from mappings of the file, 4 MiB at a time
+  // (one copy fewer than pread into a buffer), as the mirror sends a blob it
+  // is still fetching; blobs are immutable, and the open reader keeps an
+  // unlinked file readable until the response ends.
   if (size >= kMapThreshold) {
-    void* map = mmap(nullptr, size, PROT_READ, MAP_SHARED, reader->fd(), 0);
-    if (map != MAP_FAILED) {
-      madvise(map, size, MADV_SEQUENTIAL);
-      std::shared_ptr<const char> bytes(static_cast<const char*>(map),
-                                        [size](const char* p) { munmap(const_cast<char*>(p), size); });
-      res.set_content_provider(size, "application/octet-stream",
-                               [bytes](size_t offset, size_t length, httplib::DataSink& sink) {
-                                 return SinkWrite(sink, bytes.get() + offset, std::min(length, kChunk * 4));
-                               });
-      return;
-    }
+    res.set_content_provider(size, "application/octet-stream",
+                             [reader](size_t offset, size_t length, httplib::DataSink& sink) {
+                               return SendFileRange(reader->fd(), offset, std::min(length, kChunk * 4), sink);
+                             });
+    return;
   }
   auto buffer = std::make_shared<std::vector<char>>();
   res.set_content_provider(
