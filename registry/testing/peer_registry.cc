@@ -54,21 +54,6 @@ Result<std::string> RunTool(const std::vector<std::string>& argv) {
   return r.out;
 }
 
-// Polls `ready` every 20 ms until it holds, `process` exits, or the timeout.
-template <typename Ready>
-Status WaitUntil(Process& process, const std::string& what, Ready ready) {
-  auto deadline = std::chrono::steady_clock::now() + kStartTimeout;
-  while (std::chrono::steady_clock::now() < deadline) {
-    if (ready()) return OkStatus();
-    if (!process.Running()) {
-      return Unavailable(what + " exited during start-up; log:\n" + process.LogTail());
-    }
-    std::this_thread::sleep_for(20ms);
-  }
-  return Unavailable(what + " not up after " + std::to_string(kStartTimeout.count()) +
-                     " s; log:\n" + process.LogTail());
-}
-
 }  // namespace
 
 bool PeerRegistry::Installed() { return InPath("docker-registry"); }
@@ -108,12 +93,12 @@ Status PeerRegistry::StartTokenServer() {
   // The server binds port 0 itself and writes the port (after the
   // certificate) once it listens: no port race.
   int token_port = 0;
-  BERTH_RETURN_IF_ERROR(WaitUntil(*token_server_, "token server", [&] {
+  BERTH_RETURN_IF_ERROR(token_server_->WaitUntil("token server start-up", [&] {
     auto text = ReadFile(port_file, 64);
     if (!text || text->empty()) return false;
     token_port = std::atoi(text->c_str());
     return token_port > 0;
-  }));
+  }, kStartTimeout));
   token_realm_ = "http://127.0.0.1:" + std::to_string(token_port) + "/token";
   return OkStatus();
 }
@@ -139,10 +124,10 @@ Status PeerRegistry::StartRegistry() {
     if (auto listening = registry_->WaitForLogLine("listening on " + host(), kStartTimeout); !listening) {
       up = std::unexpected(listening.error());
     } else {
-      up = WaitUntil(*registry_, "docker-registry on " + host(), [&] {
+      up = registry_->WaitUntil("docker-registry on " + host() + " answering", [&] {
         auto status = HttpGetStatus(port_, "/v2/");
         return status && (*status == 200 || *status == 401);
-      });
+      }, kStartTimeout);
     }
     if (up) return OkStatus();
     last = up.error();

@@ -90,33 +90,40 @@ std::string Process::LogTail(size_t max_bytes) const {
   return text->size() <= max_bytes ? *text : text->substr(text->size() - max_bytes);
 }
 
-Result<std::string> Process::WaitForLogLine(std::string_view needle, std::chrono::milliseconds timeout) {
+Status Process::WaitUntil(const std::string& what, const std::function<bool()>& ready,
+                          std::chrono::milliseconds timeout) {
   auto deadline = std::chrono::steady_clock::now() + timeout;
   for (;;) {
-    // Read before checking Running(): the line may be the last thing an
-    // exiting process wrote.
+    // Whether it ran before asking: what it did just before exiting (a
+    // last log line) still counts.
     bool running = Running();
-    auto text = ReadFile(log_path_, size_t{1} << 30);
-    if (text) {
-      size_t at = text->find(needle);
-      if (at != std::string::npos) {
-        size_t begin = text->rfind('\n', at);
-        begin = begin == std::string::npos ? 0 : begin + 1;
-        size_t end = text->find('\n', at);
-        // Only a whole line: the rest of it may still be on its way.
-        if (end != std::string::npos) return text->substr(begin, end - begin);
-      }
-    }
-    if (!running) {
-      return Unavailable("process " + std::to_string(pid_) + " exited before logging \"" + std::string(needle) +
-                         "\"; log:\n" + LogTail());
-    }
+    if (ready()) return OkStatus();
+    if (!running) return Unavailable(what + ": the process exited first; log:\n" + LogTail());
     if (std::chrono::steady_clock::now() >= deadline) {
-      return Unavailable("process " + std::to_string(pid_) + " did not log \"" + std::string(needle) + "\" within " +
-                         std::to_string(timeout.count()) + " ms; log:\n" + LogTail());
+      return Unavailable(what + ": not within " + std::to_string(timeout.count()) + " ms; log:\n" + LogTail());
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
   }
+}
+
+Result<std::string> Process::WaitForLogLine(std::string_view needle, std::chrono::milliseconds timeout) {
+  std::string line;
+  BERTH_RETURN_IF_ERROR(WaitUntil(
+      "process " + std::to_string(pid_) + " logging \"" + std::string(needle) + "\"",
+      [&] {
+        auto text = ReadFile(log_path_, size_t{1} << 30);
+        if (!text) return false;
+        size_t at = text->find(needle);
+        if (at == std::string::npos) return false;
+        size_t begin = text->rfind('\n', at);
+        begin = begin == std::string::npos ? 0 : begin + 1;
+        size_t end = text->find('\n', at);
+        if (end == std::string::npos) return false;  // only a whole line: the rest may be on its way
+        line = text->substr(begin, end - begin);
+        return true;
+      },
+      timeout));
+  return line;
 }
 
 Result<std::string> Process::WaitForServeAddress() {

@@ -10,6 +10,7 @@
 #include <sys/types.h>
 
 #include <chrono>
+#include <functional>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -47,9 +48,14 @@ class Process {
   // The last `max_bytes` of the log, for error messages.
   std::string LogTail(size_t max_bytes = 2000) const;
 
+  // Polls `ready` every 20 ms until it holds. Fails (quoting the log) if
+  // the process exits first or `timeout` passes; `what` names the wait in
+  // those errors.
+  Status WaitUntil(const std::string& what, const std::function<bool()>& ready,
+                   std::chrono::milliseconds timeout = std::chrono::seconds(15));
+
   // Waits until the log holds a line containing `needle` and returns that
-  // line. Fails (quoting the log) if the process exits first or `timeout`
-  // passes. A server's own "listening" line is the only proof that the
+  // line. Fails as WaitUntil does. A server's own "listening" line is the only proof that the
   // port answering is its: a free port picked by one test can be taken by
   // another test's server before this one binds it.
   Result<std::string> WaitForLogLine(std::string_view needle,
