@@ -11,8 +11,16 @@ BytePipe::BytePipe(size_t max_chunks, size_t max_chunk_size)
 Status BytePipe::Write(std::string_view data) {
   while (!data.empty()) {
     std::string_view piece = data.substr(0, max_chunk_size_);
+    std::string chunk;
+    {
+      std::lock_guard lock(mu_);
+      if (!spare_.empty()) {
+        chunk = std::move(spare_.back());
+        spare_.pop_back();
+      }
+    }
     // Copy outside the lock: the reader is never held up by a memcpy.
-    std::string chunk(piece);
+    chunk.assign(piece);
     std::unique_lock lock(mu_);
     can_write_.wait(lock, [&] {
       return read_closed_ || closed_ || queue_.size() < max_chunks_;
@@ -48,6 +56,11 @@ Result<std::string_view> BytePipe::Read() {
   if (queue_.empty()) {
     current_.clear();
     return std::string_view();
+  }
+  // The previous chunk's buffer goes back to the writer, as long as queued
+  // and spare buffers together stay within max_chunks_.
+  if (current_.capacity() > 0 && spare_.size() + queue_.size() < max_chunks_) {
+    spare_.push_back(std::move(current_));
   }
   current_ = std::move(queue_.front());
   queue_.pop_front();

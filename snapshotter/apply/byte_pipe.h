@@ -10,6 +10,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "core/status.h"
 #include "snapshotter/apply/byte_source.h"
@@ -18,7 +19,9 @@ namespace berth::snapshotter {
 
 // Memory is bounded: at most `max_chunks` chunks of at most `max_chunk_size`
 // bytes are queued (plus the one the reader holds); Write() blocks while the
-// queue is full.
+// queue is full. Chunk buffers are reused once the reader is done with them:
+// a fresh megabyte per chunk costs page faults on every one of its pages,
+// which measured 4 % of a layer apply's CPU.
 //
 // Thread-safety: one producer thread calls Write() and Close(); one consumer
 // thread calls Read() and CloseRead(). Either side may be on any thread.
@@ -59,6 +62,7 @@ class BytePipe : public ByteSource {
   std::optional<Error> write_error_;  // set by Close(error)
   std::optional<Error> read_closed_;  // set by CloseRead()
   std::string current_;               // the chunk the reader holds
+  std::vector<std::string> spare_;    // buffers the reader is done with
 };
 
 }  // namespace berth::snapshotter

@@ -5,6 +5,7 @@
 #include <atomic>
 #include <chrono>
 #include <thread>
+#include <vector>
 
 #include "core/testing/temp_dir.h"
 #include "snapshotter/apply/apply.h"
@@ -38,6 +39,34 @@ TEST(BytePipeTest, DeliversBytesInOrderAcrossThreads) {
   auto again = pipe.Read();  // end of stream stays the end
   ASSERT_TRUE(again);
   EXPECT_TRUE(again->empty());
+}
+
+// Buffers come back to the writer after the reader is done with them: a
+// short chunk written into a reused long buffer must carry only its own bytes.
+TEST(BytePipeTest, ReusedBuffersCarryOnlyTheirOwnBytes) {
+  BytePipe pipe(/*max_chunks=*/2, /*max_chunk_size=*/1000);
+  std::string expected;
+  std::thread producer([&] {
+    for (int i = 0; i < 200; ++i) {
+      std::string chunk(i % 2 == 0 ? 1000 : 1 + i % 7, static_cast<char>('a' + i % 26));
+      ASSERT_TRUE(pipe.Write(chunk));
+    }
+    pipe.Close();
+  });
+  std::vector<size_t> sizes;
+  std::string got;
+  for (;;) {
+    auto chunk = pipe.Read();
+    ASSERT_TRUE(chunk);
+    if (chunk->empty()) break;
+    sizes.push_back(chunk->size());
+    got.append(*chunk);
+  }
+  producer.join();
+  for (int i = 0; i < 200; ++i) expected += std::string(i % 2 == 0 ? 1000 : 1 + i % 7, static_cast<char>('a' + i % 26));
+  EXPECT_EQ(got, expected);
+  ASSERT_EQ(sizes.size(), 200u);
+  EXPECT_EQ(sizes[1], 2u);
 }
 
 TEST(BytePipeTest, WriteBlocksWhileFull) {
