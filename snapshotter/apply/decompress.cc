@@ -8,7 +8,8 @@
 namespace berth::snapshotter {
 namespace {
 
-constexpr size_t kOutSize = 1 << 20;
+// Output per Read(): the chunk size of the pipe it usually feeds (apply.cc).
+constexpr size_t kOutSize = 256 << 10;
 
 class PassThrough : public ByteSource {
  public:
