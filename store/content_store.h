@@ -26,6 +26,7 @@
 #include "core/digest.h"
 #include "core/status.h"
 #include "core/time.h"
+#include "core/writeback.h"
 
 namespace berth::store {
 
@@ -112,6 +113,12 @@ struct WriterOptions {
   std::optional<Digest> expected;
   // If set, the committed blob is held by this lease (see leases.h).
   std::string lease;
+  // Written bytes the writer lets wait for the disk before it syncs them
+  // (core/writeback.h), so Commit's own sync has at most this much left.
+  // Large intervals stream to the disk fastest; a small one suits bytes that
+  // arrive slower than the disk takes them while a client waits for the
+  // commit (the registry server's uploads).
+  int64_t sync_interval = WritebackThread::kDefaultSyncInterval;
 };
 
 // Which blobs Walk() visits. Empty fields match everything.

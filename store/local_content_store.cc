@@ -233,7 +233,7 @@ Result<std::unique_ptr<Writer>> LocalContentStore::OpenWriter(const WriterOption
     }
     BERTH_RETURN_IF_ERROR(ctx_->db->Write(batch, /*sync=*/false));
   }
-  return OpenIngestWriter(ctx_, this, ref, std::move(record), std::move(lock));
+  return OpenIngestWriter(ctx_, this, ref, std::move(record), std::move(lock), options.sync_interval);
 }
 
 Result<bool> WriteBlob(Ingester& ingester, WriterOptions options, std::string_view bytes,

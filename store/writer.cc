@@ -17,7 +17,7 @@ namespace {
 class IngestWriter final : public Writer {
  public:
   IngestWriter(StoreContext* ctx, LocalContentStore* store, std::string ref, IngestRecord record,
-               RefLock lock, UniqueFd fd, Hasher hasher, int64_t offset)
+               RefLock lock, UniqueFd fd, Hasher hasher, int64_t offset, int64_t sync_interval)
       : ctx_(ctx),
         store_(store),
         ref_(std::move(ref)),
@@ -26,7 +26,8 @@ class IngestWriter final : public Writer {
         fd_(std::move(fd)),
         hasher_(std::move(hasher)),
         offset_(offset),
-        writeback_start_(offset) {}
+        writeback_start_(offset),
+        sync_interval_(sync_interval) {}
 
   Status Write(std::string_view data) override {
     BERTH_RETURN_IF_ERROR(CheckWritable());
@@ -152,7 +153,7 @@ class IngestWriter final : public Writer {
   void StartWriteback() {
     const int64_t interval = ctx_->writeback_interval;
     if (interval <= 0 || offset_ - writeback_start_ < interval) return;
-    if (!writeback_) writeback_ = std::make_unique<WritebackThread>(fd_.get(), Name());
+    if (!writeback_) writeback_ = std::make_unique<WritebackThread>(fd_.get(), Name(), sync_interval_);
     writeback_->Submit(writeback_start_, offset_ - writeback_start_);
     writeback_start_ = offset_;
   }
@@ -192,6 +193,7 @@ class IngestWriter final : public Writer {
   CopyMode copy_mode_ = CopyMode::kCopyFileRange;
   int64_t offset_;
   int64_t writeback_start_;  // start of the range not yet handed to write-back
+  const int64_t sync_interval_;                 // WriterOptions::sync_interval
   std::unique_ptr<WritebackThread> writeback_;  // started at the first full interval
   bool finished_ = false;
   std::optional<Error> broken_;  // the write that failed
@@ -201,7 +203,7 @@ class IngestWriter final : public Writer {
 
 Result<std::unique_ptr<Writer>> OpenIngestWriter(StoreContext* ctx, LocalContentStore* store,
                                                  const std::string& ref, IngestRecord record,
-                                                 RefLock lock) {
+                                                 RefLock lock, int64_t sync_interval) {
   const Layout& layout = ctx->layout;
   BERTH_RETURN_IF_ERROR(MakeDirs(layout.IngestDir(record.id)));
   std::string data = layout.IngestData(record.id);
@@ -213,7 +215,7 @@ Result<std::unique_ptr<Writer>> OpenIngestWriter(StoreContext* ctx, LocalContent
   if (::lseek(fd.get(), st.st_size, SEEK_SET) < 0) return ErrnoError("seek " + data, errno);
   return std::unique_ptr<Writer>(new IngestWriter(ctx, store, ref, std::move(record),
                                                   std::move(lock), std::move(fd),
-                                                  std::move(hasher), st.st_size));
+                                                  std::move(hasher), st.st_size, sync_interval));
 }
 
 }  // namespace berth::store

@@ -13,6 +13,6 @@ namespace berth::store {
 // Existing bytes are re-hashed so the digest covers the whole blob.
 Result<std::unique_ptr<Writer>> OpenIngestWriter(StoreContext* ctx, LocalContentStore* store,
                                                  const std::string& ref, IngestRecord record,
-                                                 RefLock lock);
+                                                 RefLock lock, int64_t sync_interval);
 
 }  // namespace berth::store

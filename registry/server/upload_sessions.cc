@@ -11,6 +11,14 @@ namespace {
 
 constexpr std::string_view kRefPrefix = "serve-upload-";
 
+// An upload arrives at the client's pace, which is slower than this disk,
+// and the client waits for its commit before it sends the next blob. Syncing
+// every 16 MiB instead of every 64 MiB leaves the commit a quarter of the
+// work: a push of the four bench images spent 0.45-0.49 s instead of
+// 1.17-1.28 s in its PUTs (2026-12-07). A local ingest, which outruns the
+// disk, streams 15 % slower with this interval, so it keeps the default.
+constexpr int64_t kUploadSyncInterval = int64_t{16} << 20;
+
 // Session ids are 32 lower-case hex digits: they become part of an ingest
 // ref, so nothing else is accepted from a client.
 bool IsSessionId(std::string_view id) {
@@ -30,7 +38,7 @@ Result<std::shared_ptr<UploadSession>> UploadSessions::Start() {
   uint8_t random[16];
   if (RAND_bytes(random, sizeof random) != 1) return Internal("upload: no random bytes for a session id");
   std::string id = HexEncode(random);
-  BERTH_ASSIGN_OR_RETURN(auto writer, content_.OpenWriter({.ref = IngestRef(id)}));
+  BERTH_ASSIGN_OR_RETURN(auto writer, content_.OpenWriter({.ref = IngestRef(id), .sync_interval = kUploadSyncInterval}));
   auto session = std::shared_ptr<UploadSession>(new UploadSession{id, {}, std::move(writer), clock_()});
   std::lock_guard lock(mu_);
   sessions_[id] = session;
@@ -45,7 +53,7 @@ Result<std::shared_ptr<UploadSession>> UploadSessions::Find(std::string_view id)
   if (!content_.IngestStatusOf(IngestRef(id))) {
     return NotFound("upload " + std::string(id) + ": unknown session");
   }
-  BERTH_ASSIGN_OR_RETURN(auto writer, content_.OpenWriter({.ref = IngestRef(id)}));
+  BERTH_ASSIGN_OR_RETURN(auto writer, content_.OpenWriter({.ref = IngestRef(id), .sync_interval = kUploadSyncInterval}));
   auto session = std::shared_ptr<UploadSession>(
       new UploadSession{std::string(id), {}, std::move(writer), clock_()});
   sessions_[std::string(id)] = session;
