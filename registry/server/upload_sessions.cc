@@ -19,6 +19,11 @@ constexpr std::string_view kRefPrefix = "serve-upload-";
 // disk, streams 15 % slower with this interval, so it keeps the default.
 constexpr int64_t kUploadSyncInterval = int64_t{16} << 20;
 
+// A new session's writer, or a resumed one's: both start or continue the same ingest.
+Result<std::unique_ptr<store::Writer>> OpenSessionWriter(store::ContentStore& content, std::string_view id) {
+  return content.OpenWriter({.ref = UploadSessions::IngestRef(id), .sync_interval = kUploadSyncInterval});
+}
+
 // Session ids are 32 lower-case hex digits: they become part of an ingest
 // ref, so nothing else is accepted from a client.
 bool IsSessionId(std::string_view id) {
@@ -38,7 +43,7 @@ Result<std::shared_ptr<UploadSession>> UploadSessions::Start() {
   uint8_t random[16];
   if (RAND_bytes(random, sizeof random) != 1) return Internal("upload: no random bytes for a session id");
   std::string id = HexEncode(random);
-  BERTH_ASSIGN_OR_RETURN(auto writer, content_.OpenWriter({.ref = IngestRef(id), .sync_interval = kUploadSyncInterval}));
+  BERTH_ASSIGN_OR_RETURN(auto writer, OpenSessionWriter(content_, id));
   auto session = std::shared_ptr<UploadSession>(new UploadSession{id, {}, std::move(writer), clock_()});
   std::lock_guard lock(mu_);
   sessions_[id] = session;
@@ -53,7 +58,7 @@ Result<std::shared_ptr<UploadSession>> UploadSessions::Find(std::string_view id)
   if (!content_.IngestStatusOf(IngestRef(id))) {
     return NotFound("upload " + std::string(id) + ": unknown session");
   }
-  BERTH_ASSIGN_OR_RETURN(auto writer, content_.OpenWriter({.ref = IngestRef(id), .sync_interval = kUploadSyncInterval}));
+  BERTH_ASSIGN_OR_RETURN(auto writer, OpenSessionWriter(content_, id));
   auto session = std::shared_ptr<UploadSession>(
       new UploadSession{std::string(id), {}, std::move(writer), clock_()});
   sessions_[std::string(id)] = session;
