@@ -9,8 +9,6 @@
 namespace berth::registry::server {
 namespace {
 
-constexpr std::string_view kRefPrefix = "serve-upload-";
-
 // An upload arrives at the client's pace, which is slower than this disk,
 // and the client waits for its commit before it sends the next blob. Syncing
 // every 16 MiB instead of every 64 MiB leaves the commit a quarter of the
@@ -103,10 +101,10 @@ int UploadSessions::ExpireIdle() {
     session->writer.reset();
   }
   // Sessions of an earlier run that nobody resumed.
-  if (auto ingests = content_.ListIngests(kRefPrefix)) {
+  if (auto ingests = content_.ListIngests(kIngestRefPrefix)) {
     for (const auto& ingest : *ingests) {
       if (ingest.updated_at >= cutoff) continue;
-      std::string id = ingest.ref.substr(kRefPrefix.size());
+      std::string id = ingest.ref.substr(kIngestRefPrefix.size());
       {
         std::lock_guard lock(mu_);
         if (sessions_.contains(id)) continue;

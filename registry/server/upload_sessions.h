@@ -49,7 +49,8 @@ class UploadSessions {
 
   size_t active();
 
-  static std::string IngestRef(std::string_view id) { return "serve-upload-" + std::string(id); }
+  static constexpr std::string_view kIngestRefPrefix = "serve-upload-";
+  static std::string IngestRef(std::string_view id) { return std::string(kIngestRefPrefix) + std::string(id); }
 
  private:
   store::ContentStore& content_;
