@@ -7,6 +7,9 @@
 //    size, content hash, link target, nlink, xattrs and mtimes.
 //  - Runs: `runc run` of a bundle whose rootfs is `berth mount`ed prints
 //    /etc/debian_version of bench/debian:12.
+//  - Clients of `berth serve` (issue 5): containerd pulls and runs an image
+//    from it, directly and through its mirror mode; podman pulls, runs,
+//    commits, pushes and pulls back.
 //  - Hostile: layers that try to write outside the snapshot are refused by
 //    `berth pull` (exit 1, the entry named), nothing is committed for them and
 //    the host is untouched.
@@ -355,6 +358,60 @@ TEST_F(E2eTest, CtrPullsFromBerthServeAndRuns) {
   EXPECT_NE(list.out.find(ref), std::string::npos) << list.out;
   RunResult check = ctrd_->Ctr({"images", "check"});
   EXPECT_NE(check.out.find(images_["runnable"]["manifest"].get<std::string>()), std::string::npos) << check.out;
+  EXPECT_EQ(serve.process->Stop(), 0) << serve.process->LogTail();
+}
+
+// podman (containers/image like skopeo, but its own pull, commit and push)
+// against `berth serve`: it pulls an image skopeo pushed and runs it, commits
+// a container that wrote a file, and pushes that image (a layer podman
+// compressed itself, and the base layer it already knows Berth has). After
+// everything local is removed, it pulls the new image back and reads the file.
+TEST_F(E2eTest, PodmanPullsRunsAndPushesWithBerthServe) {
+  if (!Have("podman")) GTEST_SKIP() << "podman not installed";
+  if (!Have("runc")) GTEST_SKIP() << "runc not installed";
+  ServeProcess serve;
+  ASSERT_TRUE(StartServe(dir_.Join("served"), {}, dir_.Join("serve.log"), &serve));
+  const std::string base = serve.host + "/e2e/runnable:1";
+  RunResult seed = Exec({"skopeo", "--insecure-policy", "copy", "--dest-tls-verify=false",
+                         "oci:" + images_["runnable"]["layout"].get<std::string>() + ":1", "docker://" + base});
+  ASSERT_EQ(seed.exit_code, 0) << Show(seed);
+
+  Podman podman(dir_.Join("podman"));
+  RunResult pull = podman.Run({"pull", "--tls-verify=false", base});
+  ASSERT_EQ(pull.exit_code, 0) << Show(pull) << serve.process->LogTail();
+  // What podman recorded pulling is the manifest Berth serves.
+  RunResult digest = podman.Run({"image", "inspect", "--format", "{{.Digest}}", base});
+  EXPECT_EQ(digest.out, images_["runnable"]["manifest"].get<std::string>() + "\n") << Show(digest);
+
+  const std::string name = "berth-podman-" + suffix_;
+  RunResult run = podman.Run({"run", "--name", name, base, "/bin/sh", "-c",
+                              "echo made by podman >/podman.txt && echo ran"});
+  ASSERT_EQ(run.exit_code, 0) << Show(run);
+  EXPECT_EQ(run.out, "ran\n");
+  const std::string built = serve.host + "/e2e/podman-built:1";
+  RunResult commit = podman.Run({"commit", name, built});
+  ASSERT_EQ(commit.exit_code, 0) << Show(commit);
+  RunResult push = podman.Run({"push", "--tls-verify=false", built});
+  ASSERT_EQ(push.exit_code, 0) << Show(push) << serve.process->LogTail();
+  // podman uploaded its new layer (an upload session finished by PUT), and
+  // mounted the base layer from the repository it pulled from (201 Created).
+  std::string log = ReadAll(dir_.Join("serve.log"));
+  EXPECT_NE(log.find("\"PUT /v2/e2e/podman-built/blobs/uploads/"), std::string::npos) << log;
+  size_t mount = log.find("\"POST /v2/e2e/podman-built/blobs/uploads/?from=e2e%2Frunnable&mount=sha256%3A");
+  ASSERT_NE(mount, std::string::npos) << log;
+  std::string mount_line = log.substr(mount, log.find('\n', mount) - mount);
+  EXPECT_NE(mount_line.find(" HTTP/1.1\" 201 "), std::string::npos) << mount_line;
+
+  // Nothing left locally: the pull below gets every byte from Berth.
+  ASSERT_EQ(podman.Run({"rm", "--all", "--force"}).exit_code, 0);
+  ASSERT_EQ(podman.Run({"rmi", "--all", "--force"}).exit_code, 0);
+  EXPECT_EQ(podman.Run({"images", "--quiet"}).out, "");
+  RunResult again = podman.Run({"pull", "--tls-verify=false", built});
+  ASSERT_EQ(again.exit_code, 0) << Show(again) << serve.process->LogTail();
+  RunResult cat = podman.Run({"run", "--rm", built, "/bin/sh", "-c",
+                              "read -r line </podman.txt && echo \"$line\""});  // the image has no cat
+  EXPECT_EQ(cat.exit_code, 0) << Show(cat);
+  EXPECT_EQ(cat.out, "made by podman\n");
   EXPECT_EQ(serve.process->Stop(), 0) << serve.process->LogTail();
 }
 

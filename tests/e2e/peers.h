@@ -154,4 +154,38 @@ class Containerd {
   std::vector<std::string> mounted_;
 };
 
+// Debian's podman (4.3) with storage, run state and events private to `base`:
+// the vfs storage driver (plain directory copies, nothing left mounted), no
+// systemd (cgroupfs), runc as the runtime. Run() adds to `podman run` no
+// network (no CNI/netavark set-up) and modest open-file and process limits:
+// podman asks for its own maximums, which the container's init may not set
+// here (EPERM, also with the host's values); lowering a limit always works.
+// Containers and images are removed on destruction.
+class Podman {
+ public:
+  explicit Podman(std::string base) : base_(std::move(base)) {
+    fs::create_directories(base_ + "/tmp");
+  }
+  ~Podman() {
+    Run({"rm", "--all", "--force"});
+    Run({"rmi", "--all", "--force"});
+    UnmountAllUnder(base_);
+  }
+
+  RunResult Run(std::vector<std::string> args) {
+    std::vector<std::string> argv = {"env", "TMPDIR=" + base_ + "/tmp", "podman",
+                                     "--root", base_ + "/root", "--runroot", base_ + "/run",
+                                     "--storage-driver", "vfs", "--cgroup-manager", "cgroupfs",
+                                     "--events-backend", "file", "--runtime", "runc"};
+    argv.insert(argv.end(), args.begin(), args.end());
+    if (args.front() == "run") {
+      argv.insert(argv.end() - static_cast<std::ptrdiff_t>(args.size()) + 1, {"--network", "none", "--ulimit", "nofile=1024:1024", "--ulimit", "nproc=1024:1024"});
+    }
+    return Exec(argv);
+  }
+
+ private:
+  std::string base_;
+};
+
 }  // namespace berth::e2e
