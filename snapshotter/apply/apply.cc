@@ -62,8 +62,8 @@ Status WriteHardlink(TreeWriter& writer, LowerLayers& lower_layers, const Entry&
 // larger of the two instead of their sum.
 class ThreadedSource final : public ByteSource {
  public:
-  explicit ThreadedSource(std::unique_ptr<ByteSource> inner)
-      : inner_(std::move(inner)), thread_([this] { Pump(); }) {}
+  ThreadedSource(std::unique_ptr<ByteSource> inner, ThreadPriorityGroup* priority)
+      : inner_(std::move(inner)), priority_(priority), thread_([this] { Pump(); }) {}
   ~ThreadedSource() override {
     pipe_.CloseRead(Error(Code::kUnavailable, "layer apply stopped"));
     thread_.join();
@@ -72,6 +72,7 @@ class ThreadedSource final : public ByteSource {
 
  private:
   void Pump() {
+    ThreadPriorityGroup::Member member(priority_);
     for (;;) {
       auto chunk = inner_->Read();
       if (!chunk) return pipe_.Close(std::unexpected(chunk.error()));
@@ -81,6 +82,7 @@ class ThreadedSource final : public ByteSource {
   }
 
   std::unique_ptr<ByteSource> inner_;
+  ThreadPriorityGroup* priority_;
   // 2 MiB in flight: enough to keep both threads busy. Bigger chunks only
   // cost page faults (1 MiB chunks: 12 MiB more peak RSS per pull and 5 %
   // more CPU for debian:12-zstd).
@@ -92,6 +94,7 @@ class ThreadedSource final : public ByteSource {
 
 Result<ApplyResult> ApplyLayer(ByteSource& layer, oci::Compression compression,
                                const std::string& target_dir, const ApplyOptions& options) {
+  ThreadPriorityGroup::Member member(options.cpu_priority);
   BERTH_ASSIGN_OR_RETURN(std::unique_ptr<ByteSource> decompressed, NewDecompressor(layer, compression));
   // The diff ID is hashed as the tar bytes are made: on the decompressing
   // thread when there is one, which has time to spare while this thread
@@ -99,7 +102,9 @@ Result<ApplyResult> ApplyLayer(ByteSource& layer, oci::Compression compression,
   auto digesting_owner = std::make_unique<DigestingSource>(std::move(decompressed));
   const DigestingSource* digesting = digesting_owner.get();
   std::unique_ptr<ByteSource> tar = std::move(digesting_owner);
-  if (compression != oci::Compression::kNone) tar = std::make_unique<ThreadedSource>(std::move(tar));
+  if (compression != oci::Compression::kNone) {
+    tar = std::make_unique<ThreadedSource>(std::move(tar), options.cpu_priority);
+  }
   LowerLayers lowers(options);
   BERTH_ASSIGN_OR_RETURN(
       TreeWriter writer,

@@ -28,6 +28,7 @@
 
 #include "core/digest.h"
 #include "core/status.h"
+#include "core/thread_priority.h"
 #include "oci/media_types.h"
 #include "snapshotter/apply/byte_pipe.h"
 #include "snapshotter/apply/byte_source.h"
@@ -63,6 +64,10 @@ struct ApplyOptions {
   std::function<Result<std::vector<std::string>>()> await_lower_dirs;
   // sha256 of the uncompressed tar; a mismatch is data-loss.
   std::optional<Digest> expected_diff_id;
+  // The threads that do the apply — the calling one and the decompressing
+  // one — run as members of this group while it lasts (none if null). The
+  // caller must not be a member already.
+  ThreadPriorityGroup* cpu_priority = nullptr;
 };
 
 struct ApplyResult {

@@ -33,10 +33,29 @@ Status LayerSchedule::AwaitBelow(size_t layer) {
   return Unavailable("a lower layer failed");
 }
 
+void LayerSchedule::WhenLowest(size_t layer, std::function<void()> fn) {
+  {
+    std::lock_guard<std::mutex> l(mu_);
+    if (!DoneBelow(layer)) {
+      when_lowest_.emplace_back(layer, std::move(fn));
+      return;
+    }
+  }
+  fn();
+}
+
 void LayerSchedule::Committed(size_t layer) {
-  std::lock_guard<std::mutex> l(mu_);
-  state_[layer] = State::kDone;
-  cv_.notify_all();
+  std::vector<std::function<void()>> ready;
+  {
+    std::lock_guard<std::mutex> l(mu_);
+    state_[layer] = State::kDone;
+    cv_.notify_all();
+    auto waiting = std::stable_partition(when_lowest_.begin(), when_lowest_.end(),
+                                         [&](const auto& w) { return !DoneBelow(w.first); });
+    for (auto it = waiting; it != when_lowest_.end(); ++it) ready.push_back(std::move(it->second));
+    when_lowest_.erase(waiting, when_lowest_.end());
+  }
+  for (auto& fn : ready) fn();  // outside mu_: they may take locks of their own
 }
 
 void LayerSchedule::Failed(size_t layer, Error error) {

@@ -13,8 +13,10 @@
 
 #include <condition_variable>
 #include <cstddef>
+#include <functional>
 #include <mutex>
 #include <optional>
+#include <utility>
 #include <vector>
 
 #include "core/status.h"
@@ -33,6 +35,12 @@ class LayerSchedule {
   // error if one of them failed (unavailable, naming no layer: the caller
   // reports that layer's own error) or the schedule was stopped.
   Status AwaitBelow(size_t layer);
+  // Calls `fn` once every layer below `layer` is committed (or existed):
+  // `layer` is then the lowest still to commit, the one the whole chain
+  // waits for. At once, on this thread, if they already are; else on the
+  // thread that commits the last of them. Never if one of them fails or the
+  // schedule stops.
+  void WhenLowest(size_t layer, std::function<void()> fn);
   // Layer `layer` is committed (or another unpack committed it).
   void Committed(size_t layer);
   // Layer `layer` failed with `error`; nothing above it will be committed.
@@ -55,6 +63,7 @@ class LayerSchedule {
   size_t next_ = 0;
   std::optional<size_t> lowest_failed_;
   std::optional<Error> stopped_;
+  std::vector<std::pair<size_t, std::function<void()>>> when_lowest_;
 };
 
 }  // namespace berth::image

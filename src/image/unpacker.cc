@@ -8,6 +8,7 @@
 #include <random>
 
 #include "core/file.h"
+#include "core/thread_priority.h"
 #include "oci/chain_id.h"
 #include "oci/config.h"
 #include "oci/document.h"
@@ -271,6 +272,18 @@ Status Unpacker::ApplyOne(const LayerJob& job, LayerSchedule& schedule, bool reb
   auto source = OpenLayer(layer);
   if (!source) return discard(source.error());
   snapshotter::ApplyOptions apply{.whiteouts = options_.mode, .expected_diff_id = job.diff_id};
+  // Layers apply side by side, but each is committed only on the layers
+  // below it: the lowest one still to commit holds up the whole chain. The
+  // others run in the background and take the CPU time it leaves, until
+  // they are the lowest. Sharing the CPU equally instead ends with the
+  // largest (base) layer applying alone on one core while the other idles:
+  // 8 % longer for debian:12-zstd, 10 % for big:1 on 2 cores.
+  std::shared_ptr<ThreadPriorityGroup> priority;
+  if (rebase) {
+    priority = std::make_shared<ThreadPriorityGroup>(ThreadPriorityGroup::kBackground);
+    schedule.WhenLowest(job.index, [priority] { priority->Raise(); });
+    apply.cpu_priority = priority.get();
+  }
   if (rebase) {
     apply.await_lower_dirs = lowers;
   } else {
