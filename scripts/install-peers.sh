@@ -2,7 +2,8 @@
 # Installs the peer programs Berth's integration tests run against, from
 # Debian 12's packages: a real registry (CNCF distribution 2.8), skopeo to put
 # images into it, containerd/runc to compare with, podman as a client of
-# berth serve, and the small tools the harness and benchmarks use. Idempotent: does nothing when all are installed.
+# berth serve, and the small tools the harness and benchmarks use.
+# Idempotent: does nothing when all are installed.
 set -euo pipefail
 . "$(dirname "$0")/lib/apt.sh"
 
