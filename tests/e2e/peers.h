@@ -177,10 +177,12 @@ class Podman {
                                      "--root", base_ + "/root", "--runroot", base_ + "/run",
                                      "--storage-driver", "vfs", "--cgroup-manager", "cgroupfs",
                                      "--events-backend", "file", "--runtime", "runc"};
-    argv.insert(argv.end(), args.begin(), args.end());
+    argv.push_back(args.front());  // the subcommand
     if (args.front() == "run") {
-      argv.insert(argv.end() - static_cast<std::ptrdiff_t>(args.size()) + 1, {"--network", "none", "--ulimit", "nofile=1024:1024", "--ulimit", "nproc=1024:1024"});
+      argv.insert(argv.end(), {"--network", "none", "--ulimit", "nofile=1024:1024", "--ulimit",
+                               "nproc=1024:1024"});
     }
+    argv.insert(argv.end(), args.begin() + 1, args.end());
     return Exec(argv);
   }
 
