@@ -83,7 +83,7 @@ class DirSnapshotter final : public Snapshotter {
       // transaction cost more than applying it. Usage() measures on demand.
       BERTH_RETURN_IF_ERROR(txn.Commit(key, name, DiskUsage{.size = -1, .inodes = -1}, options.labels));
       return OkStatus();
-    });
+    }, options.sync);
   }
 
   Status Remove(const std::string& key) override {
@@ -122,7 +122,7 @@ class DirSnapshotter final : public Snapshotter {
       // Filled inside the transaction: if it fails, the record is never
       // written and the directory is removed.
       return backend_->Populate(s, meta_.DirOf(s.id), ParentDirs(s));
-    }));
+    }, options.sync));
     return MountsOf(s);
   }
 

@@ -92,6 +92,14 @@ struct SnapshotOptions {
   // parent it was prepared on. Prepare() and View() refuse it
   // (invalid-argument): they take the parent as an argument.
   std::string parent;
+  // Prepare(), View() and Commit(): false records the change without waiting
+  // for the disk; it is durable once the store's next synced write, or
+  // MetaDb::Sync(), returns. A crash before that forgets it: a prepared
+  // snapshot never existed (its directory is left behind), a committed
+  // one is still active. For batch work that syncs once at its end (an
+  // unpack): each sync waits for a journal commit of everything written so
+  // far, layers being applied beside it included.
+  bool sync = true;
 };
 
 // Selects snapshots for Walk(); an empty function selects all.

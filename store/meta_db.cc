@@ -97,6 +97,12 @@ class MetaDbImpl final : public MetaDb {
     return OkStatus();
   }
 
+  Status Sync() override {
+    rocksdb::Status s = db_->FlushWAL(/*sync=*/true);
+    if (!s.ok()) return RocksError("sync", s);
+    return OkStatus();
+  }
+
  private:
   rocksdb::ColumnFamilyHandle* Handle(Table table) { return handles_[static_cast<size_t>(table) + 1]; }
 

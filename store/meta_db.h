@@ -58,8 +58,13 @@ class MetaDb {
                       const std::function<bool(std::string_view, std::string_view)>& fn) = 0;
 
   // Applies the batch atomically. With sync (the default) it is durable
-  // (WAL fsync'd) when this returns.
+  // (WAL fsync'd) when this returns; without, it is durable once a later
+  // synced Write() or Sync() returns (the log is written in order), and a
+  // crash before that loses it, and every unsynced write after it.
   virtual Status Write(const Batch& batch, bool sync = true) = 0;
+
+  // Makes every write so far durable: one sync for a run of unsynced ones.
+  virtual Status Sync() = 0;
 
  protected:
   MetaDb() = default;

@@ -40,6 +40,28 @@ TEST(MetaDbTest, TablesAreSeparateAndBatchesAtomic) {
   EXPECT_EQ(TableName(Table::kSnapshots), "snapshots");
 }
 
+// Unsynced writes are read back at once, and Sync() makes a run of them
+// durable in one step: they survive the database's close and reopen.
+TEST(MetaDbTest, UnsyncedWritesAreReadableAndSyncedTogether) {
+  berth::testing::TempDir dir;
+  {
+    auto db = MetaDb::Open(dir.path());
+    ASSERT_TRUE(db) << db.error().message();
+    for (int i = 0; i < 3; ++i) {
+      MetaDb::Batch batch;
+      batch.Put(Table::kSnapshots, "s" + std::to_string(i), "v" + std::to_string(i));
+      ASSERT_TRUE((*db)->Write(batch, /*sync=*/false));
+    }
+    EXPECT_EQ(**(*db)->Get(Table::kSnapshots, "s2"), "v2");
+    ASSERT_TRUE((*db)->Sync());
+  }
+  auto db = MetaDb::Open(dir.path());
+  ASSERT_TRUE(db);
+  for (int i = 0; i < 3; ++i) {
+    EXPECT_EQ(**(*db)->Get(Table::kSnapshots, "s" + std::to_string(i)), "v" + std::to_string(i));
+  }
+}
+
 // A new store creates its tables in one step after the database itself; a
 // crash in between leaves a database with only RocksDB's default family,
 // which the next open must complete rather than refuse.

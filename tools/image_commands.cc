@@ -81,7 +81,10 @@ Status Pull(const GlobalOptions& global, const PullArgs& args) {
              using K = image::PullEvent::Kind;
              if (!unpacker) return;
              if (e.kind == K::kDone || e.kind == K::kExists) unpacker->BlobReady(e.blob.digest);
-             if (e.kind == K::kFetching) unpacker->BlobProgress(e.blob.digest, e.offset);
+             // kVerifying: every byte is in the ingest (the config's only report).
+             if (e.kind == K::kFetching || e.kind == K::kVerifying) {
+               unpacker->BlobProgress(e.blob.digest, e.offset);
+             }
            },
        // Layers are unpacked while the rest downloads (the platform's
        // manifest only: with --all-platforms, the first one announced).

@@ -97,7 +97,7 @@ MetaStore::MetaStore(store::MetaDb* db, std::string ns, std::string root, Clock 
 
 std::string MetaStore::DirOf(int64_t id) const { return snapshots_dir_ + "/" + std::to_string(id); }
 
-Status MetaStore::Update(const std::function<Status(Txn&)>& fn) {
+Status MetaStore::Update(const std::function<Status(Txn&)>& fn, bool sync) {
   std::lock_guard lock(mu_);
   Txn txn(this);
   Status status = fn(txn);
@@ -110,7 +110,11 @@ Status MetaStore::Update(const std::function<Status(Txn&)>& fn) {
         batch.Delete(store::Table::kSnapshots, key);
       }
     }
-    if (!batch.empty()) status = db_->Write(batch);
+    if (!txn.removed_dirs_.empty() && !sync) {
+      status = Internal("snapshot metadata: a removal must be synced before its directory goes");
+    } else if (!batch.empty()) {
+      status = db_->Write(batch, sync);
+    }
   }
   if (!status) {
     // Nothing was recorded: the directories made for it are garbage.

@@ -19,8 +19,8 @@
 //
 // Transactions: Update() runs a function under the store's mutex with a Txn
 // that reads its own writes; when the function succeeds all its writes go to
-// MetaDb as one synced batch, otherwise none do and the directories it
-// created are removed.
+// MetaDb as one batch (synced unless the caller defers that, see Update),
+// otherwise none do and the directories it created are removed.
 #pragma once
 
 #include <cstdint>
@@ -110,8 +110,11 @@ class MetaStore {
   // <root>/snapshots/<id>
   std::string DirOf(int64_t id) const;
 
-  // Runs fn; on success writes everything it changed atomically.
-  Status Update(const std::function<Status(Txn&)>& fn);
+  // Runs fn; on success writes everything it changed atomically. With
+  // sync false the batch is not synced (MetaDb::Write): the caller makes it
+  // durable later. Then fn must not remove a snapshot (its directory goes at
+  // once, and a crash could bring its record back).
+  Status Update(const std::function<Status(Txn&)>& fn, bool sync = true);
   // Runs fn for reading only (under the same lock, so it sees no half-done update).
   Status Read(const std::function<Status(Txn&)>& fn);
 

@@ -82,6 +82,33 @@ TEST_F(MetaStoreTest, AFailedUpdateLeavesNothing) {
   }));
 }
 
+// Creating without a sync is allowed; removing is not: the directory would
+// go at once while a crash could bring the record back.
+TEST_F(MetaStoreTest, AnUnsyncedUpdateMayNotRemove) {
+  MetaStore a = Make("a");
+  int64_t id = 0;
+  ASSERT_TRUE(a.Update([&](Txn& txn) -> Status {
+    BERTH_ASSIGN_OR_RETURN(Snapshot snap, txn.Create(Kind::kActive, "k", "", {}));
+    id = snap.id;
+    return OkStatus();
+  }, /*sync=*/false));
+  auto remove = [](Txn& txn) -> Status {
+    BERTH_RETURN_IF_ERROR(txn.Remove("k"));
+    return OkStatus();
+  };
+  auto removed = a.Update(remove, /*sync=*/false);
+  ASSERT_FALSE(removed);
+  EXPECT_EQ(removed.error().code(), Code::kInternal);
+  struct stat st;
+  EXPECT_EQ(::stat(a.DirOf(id).c_str(), &st), 0);
+  ASSERT_TRUE(a.Read([&](Txn& txn) -> Status {
+    EXPECT_TRUE(txn.GetInfo("k"));
+    return OkStatus();
+  }));
+  EXPECT_TRUE(a.Update(remove));
+  EXPECT_NE(::stat(a.DirOf(id).c_str(), &st), 0);
+}
+
 TEST_F(MetaStoreTest, RecordsAreJsonObjectsTheCollectorCanRead) {
   MetaStore a = Make("overlayfs");
   ASSERT_TRUE(a.Update([&](Txn& txn) -> Status {

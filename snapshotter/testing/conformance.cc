@@ -358,6 +358,26 @@ TEST_P(SnapshotterSuite, PersistsAcrossReopen) {
   EXPECT_EQ(ReadAll(m->path() + "/f"), "kept");
 }
 
+// Without a sync each change is still made at once; the store's Sync makes
+// them all durable, as the unpacker relies on.
+TEST_P(SnapshotterSuite, UnsyncedChangesTakeEffectAndPersistOnceSynced) {
+  auto m1 = sn_->Prepare("x1", "", {.sync = false});
+  ASSERT_TRUE(m1) << m1.error().message();
+  EXPECT_EQ(sn_->Stat("x1")->kind, Kind::kActive);
+  ASSERT_OK(sn_->Commit("l1", "x1", {.labels = {{"k", "v"}}, .sync = false}));
+  EXPECT_EQ(sn_->Stat("l1")->kind, Kind::kCommitted);
+  ASSERT_TRUE(sn_->View("v1", "l1", {.sync = false}));
+  ASSERT_OK(store_->meta().Sync());
+
+  Reopen();
+  auto l1 = sn_->Stat("l1");
+  ASSERT_TRUE(l1) << l1.error().message();
+  EXPECT_EQ(l1->kind, Kind::kCommitted);
+  EXPECT_EQ(l1->labels, (Labels{{"k", "v"}}));
+  EXPECT_EQ(sn_->Stat("v1")->kind, Kind::kView);
+  EXPECT_CODE(sn_->Stat("x1"), Code::kNotFound);
+}
+
 TEST_P(SnapshotterSuite, ConcurrentPreparesOnOneParent) {
   ASSERT_OK(sn_->Prepare("x", ""));
   ASSERT_OK(sn_->Commit("base", "x"));

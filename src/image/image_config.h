@@ -16,4 +16,8 @@ namespace berth::image {
 // for one; the message names the config ("config sha256:…: …").
 Result<oci::ImageConfig> ReadImageConfig(store::Provider& content, const oci::Manifest& manifest);
 
+// The same checks on config bytes the caller has read (and verified against
+// manifest.config.digest) itself.
+Result<oci::ImageConfig> ParseImageConfigOf(std::string_view bytes, const oci::Manifest& manifest);
+
 }  // namespace berth::image

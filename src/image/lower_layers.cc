@@ -81,7 +81,8 @@ ParentView::~ParentView() {
 
 Result<std::vector<std::string>> ParentView::Dirs() {
   if (viewed_ || parent_.empty()) return dirs_;
-  BERTH_ASSIGN_OR_RETURN(auto mounts, snapshots_->View(key_, parent_));
+  // Unsynced, like the unpack's other snapshot records; its removal is synced.
+  BERTH_ASSIGN_OR_RETURN(auto mounts, snapshots_->View(key_, parent_, {.sync = false}));
   viewed_ = true;
   // A view of one layer binds that layer's tree; of more, it stacks them.
   if (mounts.size() != 1) return Internal("unexpected mounts for a view of " + parent_);

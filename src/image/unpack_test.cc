@@ -6,6 +6,7 @@
 
 #include <gtest/gtest.h>
 
+#include <future>
 #include <thread>
 
 #include "core/file.h"
@@ -181,9 +182,80 @@ TEST_F(UnpackTest, LayersAreAppliedWhileTheyDownload) {
   EXPECT_EQ(committed, 0);
   ASSERT_TRUE((*w)->Write(std::string_view(bytes).substr(half)));
   u.BlobProgress(base.digest, static_cast<int64_t>(bytes.size()));
+  std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  // All of it is applied by now, but a snapshot is committed only on a
+  // verified blob.
+  ASSERT_TRUE(overlay->Walk([&](const snapshotter::Info& i) {
+    committed += i.kind == snapshotter::Kind::kCommitted;
+    return true;
+  }));
+  EXPECT_EQ(committed, 0);
   ASSERT_TRUE((*w)->Commit(base.size, base.digest));
   u.BlobReady(base.digest);
   auto r = u.Finish();
+  ASSERT_TRUE(r) << r.error().message();
+  EXPECT_EQ(r->layers_applied, static_cast<int>(manifest_.layers.size()));
+}
+
+// Finish(), or after `limit` Cancel() and then Finish(): a test that fails
+// instead of hanging when the unpack waits for something that never comes.
+Result<UnpackResult> FinishWithin(Unpacker& u, std::chrono::seconds limit) {
+  auto done = std::async(std::launch::async, [&] { return u.Finish(); });
+  if (done.wait_for(limit) != std::future_status::ready) {
+    u.Cancel(Error(Code::kUnavailable, "still waiting after the test's limit"));
+  }
+  return done.get();
+}
+
+TEST_F(UnpackTest, ConfigIsReadFromItsDownloadBeforeItsCommit) {
+  // The config's commit syncs, which in a real pull waits behind the layers'
+  // data; the unpacker reads the config's bytes from its ingest instead.
+  const oci::Descriptor config = manifest_.config;
+  std::string bytes = *store_->content().ReadBlob(config.digest, 1 << 20);
+  ASSERT_TRUE(store_->content().Delete(config.digest));
+  auto overlay = Open(true);
+  Unpacker u(store_.get(), overlay.get(), {.mode = snapshotter::WhiteoutMode::kOverlay});
+  u.Begin(manifest_);
+  for (const auto& l : manifest_.layers) u.BlobReady(l.digest);
+  auto w = store_->content().OpenWriter({.ref = PullIngestRef(config.digest), .expected_size = config.size});
+  ASSERT_TRUE(w);
+  ASSERT_TRUE((*w)->Write(bytes));
+  u.BlobProgress(config.digest, config.size);
+  auto r = FinishWithin(u, std::chrono::seconds(20));
+  ASSERT_TRUE(r) << r.error().message();
+  EXPECT_EQ(r->layers_applied, static_cast<int>(manifest_.layers.size()));
+  EXPECT_FALSE(store_->content().Stat(config.digest));  // never committed
+}
+
+TEST_F(UnpackTest, AConfigDownloadWithOtherBytesIsNotUsed) {
+  const oci::Descriptor config = manifest_.config;
+  std::string bytes = *store_->content().ReadBlob(config.digest, 1 << 20);
+  ASSERT_TRUE(store_->content().Delete(config.digest));
+  auto overlay = Open(true);
+  Unpacker u(store_.get(), overlay.get(), {.mode = snapshotter::WhiteoutMode::kOverlay});
+  u.Begin(manifest_);
+  for (const auto& l : manifest_.layers) u.BlobReady(l.digest);
+  // Bytes of the right size but not the config's: a server
+  // sending something else. The unpacker waits for the verified blob.
+  std::string other = bytes;
+  other[other.find(':')] = ' ';
+  ASSERT_NE(other, bytes);
+  auto w = store_->content().OpenWriter({.ref = PullIngestRef(config.digest), .expected_size = config.size});
+  ASSERT_TRUE(w);
+  ASSERT_TRUE((*w)->Write(other));
+  u.BlobProgress(config.digest, config.size);
+  std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  int snapshots = 0;
+  ASSERT_TRUE(overlay->Walk([&](const snapshotter::Info&) {
+    ++snapshots;
+    return true;
+  }));
+  EXPECT_EQ(snapshots, 0);
+  EXPECT_FALSE((*w)->Commit(config.size, config.digest));  // the download's own check
+  w->reset();
+  Ingest(bytes);
+  u.BlobReady(config.digest);
+  auto r = FinishWithin(u, std::chrono::seconds(20));
   ASSERT_TRUE(r) << r.error().message();
   EXPECT_EQ(r->layers_applied, static_cast<int>(manifest_.layers.size()));
 }

@@ -110,27 +110,39 @@ Result<bool> Unpacker::WaitForStart(const Digest& digest) {
 }
 
 // Reads a blob's ingest file while the download writes it: when it has read
-// everything written so far it waits for more, until the blob is committed
-// and fully read. Bytes are verified twice over: the download's digest at
-// commit (the snapshot is only committed after it) and the diff ID here.
+// everything written so far it waits for more, until it has read the blob's
+// size. It does not wait for the commit: that syncs, and a sync waits for a
+// journal commit of everything written so far (0.1-0.25 s in a busy pull).
+// The bytes are verified by whoever reads them (a layer's diff ID, the
+// config's digest) and by the download's digest at commit, which each
+// snapshot's commit waits for.
 class Unpacker::FollowSource final : public snapshotter::ByteSource {
  public:
   FollowSource(Unpacker* unpacker, std::unique_ptr<store::Reader> reader, Digest digest, int64_t size)
       : unpacker_(unpacker), reader_(std::move(reader)), digest_(std::move(digest)), size_(size),
-        buf_(1 << 20, '\0') {}
+        buf_(static_cast<size_t>(std::clamp<int64_t>(size, 1, 1 << 20)), '\0') {}
 
   Result<std::string_view> Read() override {
     for (;;) {
-      BERTH_ASSIGN_OR_RETURN(size_t n, reader_->ReadAt(buf_.data(), buf_.size(), offset_));
+      if (offset_ >= size_) return std::string_view();
+      size_t want = static_cast<size_t>(std::min<int64_t>(buf_.size(), size_ - offset_));
+      BERTH_ASSIGN_OR_RETURN(size_t n, reader_->ReadAt(buf_.data(), want, offset_));
       if (n > 0) {
         offset_ += static_cast<int64_t>(n);
         return std::string_view(buf_.data(), n);
       }
       std::unique_lock<std::mutex> l(unpacker_->mu_);
-      bool ready = unpacker_->ready_.count(digest_.str()) != 0;
-      if (ready && offset_ >= size_) return std::string_view();
       if (unpacker_->cancelled_) return std::unexpected(*unpacker_->cancelled_);
-      if (ready) continue;  // committed while we read: the rest is in the file
+      if (unpacker_->ready_.count(digest_.str()) != 0) {
+        // Committed, so all its bytes are in the file: read again, and a
+        // second short read is not a slow download.
+        if (saw_committed_) {
+          return DataLoss("blob " + digest_.str() + " ends at byte " + std::to_string(offset_) +
+                          " of " + std::to_string(size_));
+        }
+        saw_committed_ = true;
+        continue;
+      }
       // More bytes come with the next progress report; the time-out only
       // guards against a report that was missed.
       unpacker_->cv_.wait_for(l, std::chrono::milliseconds(20));
@@ -143,12 +155,39 @@ class Unpacker::FollowSource final : public snapshotter::ByteSource {
   Digest digest_;
   int64_t size_;
   int64_t offset_ = 0;
+  bool saw_committed_ = false;
   std::string buf_;
 };
 
+Result<oci::ImageConfig> Unpacker::ReadConfig(const oci::Manifest& manifest) {
+  const oci::Descriptor& desc = manifest.config;
+  // Every layer waits for the diff IDs in the config, and its commit can
+  // take 0.1-0.25 s behind the layers' data: read the download instead, and
+  // check its digest here.
+  BERTH_ASSIGN_OR_RETURN(bool downloading, WaitForStart(desc.digest));
+  if (downloading && desc.size <= static_cast<int64_t>(oci::kMaxManifestSize)) {
+    auto reader = store_->content().IngestReader(PullIngestRef(desc.digest));
+    if (!reader && reader.error().code() != Code::kNotFound) return std::unexpected(reader.error());
+    if (reader) {  // else committed meanwhile
+      FollowSource source(this, std::move(*reader), desc.digest, desc.size);
+      std::string bytes;
+      for (;;) {
+        BERTH_ASSIGN_OR_RETURN(std::string_view chunk, source.Read());
+        if (chunk.empty()) break;
+        bytes.append(chunk);
+      }
+      // A mismatch is the download's to report; the store then has no config.
+      if (Digest::Of(bytes, desc.digest.algorithm()) == desc.digest) {
+        return ParseImageConfigOf(bytes, manifest);
+      }
+    }
+  }
+  BERTH_RETURN_IF_ERROR(WaitFor(desc.digest));
+  return ReadImageConfig(store_->content(), manifest);
+}
+
 Result<UnpackResult> Unpacker::Run(const oci::Manifest& manifest) {
-  BERTH_RETURN_IF_ERROR(WaitFor(manifest.config.digest));
-  BERTH_ASSIGN_OR_RETURN(oci::ImageConfig config, ReadImageConfig(store_->content(), manifest));
+  BERTH_ASSIGN_OR_RETURN(oci::ImageConfig config, ReadConfig(manifest));
   const std::vector<Digest> chain = oci::ChainIds(config.rootfs.diff_ids);
   UnpackResult result;
   result.chain_id = chain.empty() ? "" : chain.back().str();
@@ -204,6 +243,8 @@ Result<UnpackResult> Unpacker::Run(const oci::Manifest& manifest) {
     schedule_ = nullptr;
   }
   BERTH_RETURN_IF_ERROR(schedule.Result());
+  // The snapshots were prepared and committed unsynced.
+  BERTH_RETURN_IF_ERROR(store_->meta().Sync());
   result.layers_applied = applied;
   return result;
 }
@@ -251,7 +292,11 @@ Status Unpacker::ApplyOne(const LayerJob& job, LayerSchedule& schedule, bool reb
   const std::string view_key = "lowers-" + RandomSuffix() + "-" + job.name;
   BERTH_RETURN_IF_ERROR(Hold(key));
   BERTH_RETURN_IF_ERROR(Hold(view_key));
-  BERTH_ASSIGN_OR_RETURN(auto mounts, snapshots_->Prepare(key, rebase ? "" : job.parent, {}));
+  // Snapshot records are written unsynced (Run syncs once at the end): a
+  // sync here would wait for a journal commit of all the files the other
+  // layers have created so far. Measured: debian:12-zstd 0.659 -> 0.610 s.
+  BERTH_ASSIGN_OR_RETURN(auto mounts,
+                         snapshots_->Prepare(key, rebase ? "" : job.parent, {.sync = false}));
   // Only viewed if this layer needs its lower layers' files (rebase); the
   // view is removed when this returns, after the commit onto the parent.
   ParentView parent_view(snapshots_, job.parent, view_key);
@@ -301,7 +346,8 @@ Status Unpacker::ApplyOne(const LayerJob& job, LayerSchedule& schedule, bool reb
   if (rebase) {
     if (auto s = schedule.AwaitBelow(job.index); !s) return discard(s.error());
   }
-  auto committed = snapshots_->Commit(job.name, key, {.parent = rebase ? job.parent : ""});
+  auto committed =
+      snapshots_->Commit(job.name, key, {.parent = rebase ? job.parent : "", .sync = false});
   if (!committed) {
     (void)snapshots_->Remove(key);
     // Another unpack of the same layer won the race: its snapshot serves.

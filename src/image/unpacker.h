@@ -36,6 +36,7 @@
 #include <thread>
 
 #include "core/status.h"
+#include "oci/config.h"
 #include "oci/manifest.h"
 #include "snapshotter/apply/apply.h"
 #include "snapshotter/snapshotter.h"
@@ -117,8 +118,10 @@ class Unpacker {
   // Blocks until the blob is ready or its download has started; true if it
   // is still downloading.
   Result<bool> WaitForStart(const Digest& digest);
-  // A source that follows a downloading blob until it is committed.
+  // A source that follows a downloading blob until all its bytes are read.
   class FollowSource;
+  // The image config, from its download as soon as its bytes are all there.
+  Result<oci::ImageConfig> ReadConfig(const oci::Manifest& manifest);
   // The layer's bytes: from the store, or from its ingest while it downloads.
   Result<std::unique_ptr<snapshotter::ByteSource>> OpenLayer(const oci::Descriptor& layer);
   // Applies one layer and commits it once the layers below it are committed.
