@@ -2,7 +2,12 @@
 
 #include <unistd.h>
 
+#include <fcntl.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+
 #include <rocksdb/db.h>
+#include <rocksdb/env.h>
 #include <rocksdb/options.h>
 #include <rocksdb/table.h>
 #include <rocksdb/filter_policy.h>
@@ -10,6 +15,10 @@
 
 #include <array>
 #include <cerrno>
+#include <optional>
+
+#include "core/file.h"
+#include "store/deferred_sync_fs.h"
 
 namespace berth::store {
 namespace {
@@ -54,8 +63,11 @@ void MetaDb::Batch::Delete(Table table, std::string_view key) {
 
 class MetaDbImpl final : public MetaDb {
  public:
-  MetaDbImpl(std::unique_ptr<rocksdb::DB> db, std::vector<rocksdb::ColumnFamilyHandle*> handles)
-      : db_(std::move(db)), handles_(std::move(handles)) {}
+  // env: the database's own Env when it is not the default (it must
+  // outlive the database).
+  MetaDbImpl(std::unique_ptr<rocksdb::Env> env, std::unique_ptr<rocksdb::DB> db,
+             std::vector<rocksdb::ColumnFamilyHandle*> handles)
+      : env_(std::move(env)), db_(std::move(db)), handles_(std::move(handles)) {}
 
   ~MetaDbImpl() override {
     for (auto* h : handles_) db_->DestroyColumnFamilyHandle(h);
@@ -106,9 +118,72 @@ class MetaDbImpl final : public MetaDb {
  private:
   rocksdb::ColumnFamilyHandle* Handle(Table table) { return handles_[static_cast<size_t>(table) + 1]; }
 
+  std::unique_ptr<rocksdb::Env> env_;  // destroyed after db_
   std::unique_ptr<rocksdb::DB> db_;
   std::vector<rocksdb::ColumnFamilyHandle*> handles_;  // [0] = default, then kTables order
 };
+
+namespace {
+
+constexpr char kCreationMarker[] = "CREATING";
+
+bool Exists(const std::string& path) { return ::access(path.c_str(), F_OK) == 0; }
+
+bool SameFile(int fd, const std::string& path) {
+  struct stat a, b;
+  return ::fstat(fd, &a) == 0 && ::stat(path.c_str(), &b) == 0 && a.st_dev == b.st_dev &&
+         a.st_ino == b.st_ino;
+}
+
+// Whether this process is to create the database at `path`: then the
+// creation marker, locked (flock) for as long as the creation runs. nullopt
+// if a database is there to open. A new database is created with its syncs
+// deferred (deferred_sync_fs.h); the marker is durable before any of its
+// files and removed only once they are all synced. So a marker that no
+// process holds locked was left by a crash during a creation, and the files
+// beside it are a database that never held a record: they are thrown away.
+Result<std::optional<UniqueFd>> ClaimCreation(const std::string& path) {
+  const std::string marker = path + "/" + kCreationMarker;
+  for (int attempt = 0; attempt < 100; ++attempt) {
+    if (Exists(path + "/CURRENT") && !Exists(marker)) return std::optional<UniqueFd>();
+    int fd = ::open(marker.c_str(), O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+    bool created = fd >= 0;
+    if (!created) {
+      if (errno != EEXIST) return ErrnoError("create " + marker, errno);
+      fd = ::open(marker.c_str(), O_RDWR | O_CLOEXEC);
+      if (fd < 0) {
+        if (errno == ENOENT) continue;  // its creator just finished
+        return ErrnoError("open " + marker, errno);
+      }
+    }
+    UniqueFd lock(fd);
+    if (::flock(lock.get(), LOCK_EX | LOCK_NB) != 0) {
+      if (errno == EWOULDBLOCK) {
+        return Unavailable("metadata " + path +
+                           ": being created by another process (is another berth process using "
+                           "this root?)");
+      }
+      return ErrnoError("lock " + marker, errno);
+    }
+    if (!SameFile(lock.get(), marker)) continue;  // removed by its finished creator meanwhile
+    if (created && Exists(path + "/CURRENT")) {
+      // Another process created the database between the check above and
+      // this marker: open that one.
+      ::unlink(marker.c_str());
+      continue;
+    }
+    // Ours to create: anything else here is a database that never finished.
+    BERTH_ASSIGN_OR_RETURN(std::vector<std::string> names, ListDirectory(path));
+    for (const std::string& name : names) {
+      if (name != kCreationMarker) BERTH_RETURN_IF_ERROR(RemoveAll(path + "/" + name));
+    }
+    BERTH_RETURN_IF_ERROR(FsyncDir(path));  // the marker before any database file
+    return std::optional<UniqueFd>(std::move(lock));
+  }
+  return Unavailable("metadata " + path + ": its creation keeps changing hands");
+}
+
+}  // namespace
 
 Result<std::unique_ptr<MetaDb>> MetaDb::Open(const std::string& path) {
   rocksdb::Options options;
@@ -133,14 +208,24 @@ Result<std::unique_ptr<MetaDb>> MetaDb::Open(const std::string& path) {
   families.emplace_back(rocksdb::kDefaultColumnFamilyName, cf_options);
   for (Table t : kTables) families.emplace_back(std::string(TableName(t)), cf_options);
 
+  BERTH_RETURN_IF_ERROR(MakeDirs(path));
+  BERTH_ASSIGN_OR_RETURN(std::optional<UniqueFd> creating, ClaimCreation(path));
+  std::shared_ptr<DeferredSyncFileSystem> deferred;
+  std::unique_ptr<rocksdb::Env> env;
+  if (creating) {
+    deferred = std::make_shared<DeferredSyncFileSystem>(rocksdb::FileSystem::Default());
+    env = rocksdb::NewCompositeEnv(deferred);
+    options.env = env.get();
+  }
+
   rocksdb::DB* raw = nullptr;
   std::vector<rocksdb::ColumnFamilyHandle*> handles;
   rocksdb::Status s;
-  if (::access((path + "/CURRENT").c_str(), F_OK) != 0 && errno == ENOENT) {
-    // A new database. DB::Open would create the missing column families one
-    // by one, rewriting and syncing the OPTIONS file for each (~30 ms on a
-    // fresh store, a sixth of a small pull); CreateColumnFamilies writes it
-    // once. A crash in between is harmless: the next Open creates the rest.
+  if (creating) {
+    // DB::Open would create the missing column families one by one,
+    // rewriting the OPTIONS file for each; CreateColumnFamilies writes it
+    // once. (A database left with only the default family by an older
+    // berth gets the rest from DB::Open below.)
     std::vector<rocksdb::ColumnFamilyDescriptor> just_default(families.begin(), families.begin() + 1);
     s = rocksdb::DB::Open(rocksdb::DBOptions(options), path, just_default, &handles, &raw);
     if (s.ok()) {
@@ -157,7 +242,17 @@ Result<std::unique_ptr<MetaDb>> MetaDb::Open(const std::string& path) {
     s = rocksdb::DB::Open(rocksdb::DBOptions(options), path, families, &handles, &raw);
   }
   if (!s.ok()) return RocksError("open " + path, s);
-  return std::unique_ptr<MetaDb>(new MetaDbImpl(std::unique_ptr<rocksdb::DB>(raw), std::move(handles)));
+  auto db = std::unique_ptr<MetaDb>(
+      new MetaDbImpl(std::move(env), std::unique_ptr<rocksdb::DB>(raw), std::move(handles)));
+  if (creating) {
+    deferred->EndDeferral();
+    BERTH_RETURN_IF_ERROR(SyncDirectory(path));
+    if (::unlink((path + "/" + kCreationMarker).c_str()) != 0) {
+      return ErrnoError("remove " + path + "/" + kCreationMarker, errno);
+    }
+    BERTH_RETURN_IF_ERROR(FsyncDir(path));
+  }
+  return db;
 }
 
 }  // namespace berth::store

@@ -1,6 +1,7 @@
 // MetaDb: the metadata database under <root>/meta — a few ordered key/value
 // tables, one RocksDB column family each. This header is the only view other
-// code has of it; RocksDB itself appears only in meta_db.cc.
+// code has of it; RocksDB itself appears only in meta_db.cc (and the file
+// system wrapper it creates new databases with, deferred_sync_fs.h).
 //
 // Thread-safe. Only one process can open a root at a time (RocksDB's LOCK
 // file); a second one gets an "unavailable" error naming the holder's path.

@@ -1,14 +1,20 @@
 #include "store/meta_db.h"
 
 #include <gtest/gtest.h>
+#include <fcntl.h>
+#include <unistd.h>
 #include <rocksdb/db.h>
+#include <sys/file.h>
 
 #include <memory>
 
+#include "core/file.h"
 #include "core/testing/temp_dir.h"
 
 namespace berth::store {
 namespace {
+
+bool PathExists(const std::string& path) { return ::access(path.c_str(), F_OK) == 0; }
 
 TEST(MetaDbTest, TablesAreSeparateAndBatchesAtomic) {
   berth::testing::TempDir dir;
@@ -60,6 +66,58 @@ TEST(MetaDbTest, UnsyncedWritesAreReadableAndSyncedTogether) {
   for (int i = 0; i < 3; ++i) {
     EXPECT_EQ(**(*db)->Get(Table::kSnapshots, "s" + std::to_string(i)), "v" + std::to_string(i));
   }
+}
+
+// A new database is created with its syncs deferred under a marker file,
+// which is gone once the database is synced.
+TEST(MetaDbTest, CreationLeavesNoMarker) {
+  berth::testing::TempDir dir;
+  {
+    auto db = MetaDb::Open(dir.path());
+    ASSERT_TRUE(db) << db.error().message();
+    MetaDb::Batch batch;
+    batch.Put(Table::kImages, "k", "v");
+    ASSERT_TRUE((*db)->Write(batch));
+  }
+  EXPECT_FALSE(PathExists(dir.Join("CREATING")));
+  EXPECT_TRUE(PathExists(dir.Join("CURRENT")));
+  auto db = MetaDb::Open(dir.path());
+  ASSERT_TRUE(db) << db.error().message();
+  EXPECT_EQ(**(*db)->Get(Table::kImages, "k"), "v");
+}
+
+// A crash during a creation leaves the marker, unlocked, beside a database
+// whose files may be half written (here: a CURRENT naming a MANIFEST that
+// never made it to disk). The next open starts over.
+TEST(MetaDbTest, AnInterruptedCreationIsStartedOver) {
+  berth::testing::TempDir dir;
+  ASSERT_TRUE(WriteFileAtomic(dir.Join("CREATING"), ""));
+  ASSERT_TRUE(WriteFileAtomic(dir.Join("CURRENT"), "MANIFEST-000099\n"));
+  ASSERT_TRUE(WriteFileAtomic(dir.Join("MANIFEST-000099"), ""));
+  auto db = MetaDb::Open(dir.path());
+  ASSERT_TRUE(db) << db.error().message();
+  EXPECT_FALSE(PathExists(dir.Join("CREATING")));
+  EXPECT_FALSE(PathExists(dir.Join("MANIFEST-000099")));
+  MetaDb::Batch batch;
+  batch.Put(Table::kLeases, "l", "v");
+  EXPECT_TRUE((*db)->Write(batch));
+}
+
+// While another process creates the database (its marker locked), an open
+// is refused as busy and touches nothing.
+TEST(MetaDbTest, ACreationInProgressElsewhereIsUnavailable) {
+  berth::testing::TempDir dir;
+  ASSERT_TRUE(WriteFileAtomic(dir.Join("CREATING"), ""));
+  ASSERT_TRUE(WriteFileAtomic(dir.Join("MANIFEST-000001"), "being written"));
+  auto marker = OpenFile(dir.Join("CREATING"), O_RDWR);
+  ASSERT_TRUE(marker);
+  ASSERT_EQ(::flock(marker->get(), LOCK_EX), 0);  // another open file: as another process
+  auto db = MetaDb::Open(dir.path());
+  ASSERT_FALSE(db);
+  EXPECT_EQ(db.error().code(), Code::kUnavailable) << db.error().message();
+  EXPECT_EQ(*ReadFile(dir.Join("MANIFEST-000001"), 100), "being written");
+  ASSERT_EQ(::flock(marker->get(), LOCK_UN), 0);
+  EXPECT_TRUE(MetaDb::Open(dir.path()));  // its creator died: started over
 }
 
 // A new store creates its tables in one step after the database itself; a
