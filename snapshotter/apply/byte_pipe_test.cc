@@ -69,6 +69,31 @@ TEST(BytePipeTest, ReusedBuffersCarryOnlyTheirOwnBytes) {
   EXPECT_EQ(sizes[1], 2u);
 }
 
+// A pushed buffer is what the reader reads (no copy), and comes back to the
+// producer once the reader is done with it.
+TEST(BytePipeTest, PushedBuffersAreReadInPlaceAndReused) {
+  BytePipe pipe(/*max_chunks=*/2, /*max_chunk_size=*/64);
+  std::string first = pipe.TakeBuffer();
+  ASSERT_EQ(first.size(), 64u);
+  first.replace(0, 10, "0123456789");
+  const char* first_data = first.data();
+  ASSERT_TRUE(pipe.Push(std::move(first), 10));
+  std::string second = pipe.TakeBuffer();
+  second.replace(0, 3, "abc");
+  ASSERT_TRUE(pipe.Push(std::move(second), 3));
+  pipe.Close();
+
+  auto a = pipe.Read();
+  ASSERT_TRUE(a);
+  EXPECT_EQ(*a, "0123456789");
+  EXPECT_EQ(a->data(), first_data);
+  auto b = pipe.Read();  // hands the first buffer back
+  ASSERT_TRUE(b);
+  EXPECT_EQ(*b, "abc");
+  EXPECT_EQ(pipe.TakeBuffer().data(), first_data);
+  EXPECT_TRUE(pipe.Read()->empty());
+}
+
 TEST(BytePipeTest, WriteBlocksWhileFull) {
   BytePipe pipe(/*max_chunks=*/2, /*max_chunk_size=*/4);
   std::atomic<int> written{0};

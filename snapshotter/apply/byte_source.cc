@@ -3,9 +3,22 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
+#include <cstring>
 
 namespace berth::snapshotter {
+
+Result<size_t> ByteSource::ReadInto(char* buf, size_t size) {
+  if (unread_.empty()) {
+    BERTH_ASSIGN_OR_RETURN(unread_, Read());
+    if (unread_.empty()) return 0;
+  }
+  size_t n = std::min(size, unread_.size());
+  std::memcpy(buf, unread_.data(), n);
+  unread_.remove_prefix(n);
+  return n;
+}
 
 Result<std::unique_ptr<FileSource>> FileSource::Open(const std::string& path) {
   BERTH_ASSIGN_OR_RETURN(UniqueFd fd, OpenFile(path, O_RDONLY));
@@ -33,6 +46,13 @@ Result<std::string_view> DigestingSource::Read() {
   hasher_.Update(chunk);
   size_ += static_cast<int64_t>(chunk.size());
   return chunk;
+}
+
+Result<size_t> DigestingSource::ReadInto(char* buf, size_t size) {
+  BERTH_ASSIGN_OR_RETURN(size_t n, inner_->ReadInto(buf, size));
+  hasher_.Update(buf, n);
+  size_ += static_cast<int64_t>(n);
+  return n;
 }
 
 }  // namespace berth::snapshotter

@@ -23,6 +23,16 @@ class ByteSource {
   // every later call returns empty again). The view stays valid until the
   // next call to Read() or the source's destruction.
   virtual Result<std::string_view> Read() = 0;
+
+  // Like Read(), into the caller's buffer: up to `size` (> 0) bytes, 0 at
+  // end of stream. Sources that make their bytes (the decompressors) write
+  // them there directly, which saves the copy a pipe would make of a
+  // chunk; the default copies from Read(). Read a source with one of the
+  // two, not both.
+  virtual Result<size_t> ReadInto(char* buf, size_t size);
+
+ private:
+  std::string_view unread_;  // the default ReadInto's rest of the last Read()
 };
 
 // Reads an open file descriptor from its current offset to its end, in
@@ -54,6 +64,7 @@ class DigestingSource : public ByteSource {
   explicit DigestingSource(std::unique_ptr<ByteSource> inner) : inner_(std::move(inner)) {}
 
   Result<std::string_view> Read() override;
+  Result<size_t> ReadInto(char* buf, size_t size) override;
 
   Digest digest() const { return hasher_.Finish(); }
   int64_t size() const { return size_; }

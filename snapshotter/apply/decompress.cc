@@ -3,6 +3,7 @@
 #include <isa-l/igzip_lib.h>
 #include <zstd.h>
 
+#include <algorithm>
 #include <string>
 
 namespace berth::snapshotter {
@@ -24,19 +25,24 @@ class PassThrough : public ByteSource {
 // crc_flag = ISAL_GZIP, so igzip parses the header and checks the trailer.
 class GzipSource : public ByteSource {
  public:
-  explicit GzipSource(ByteSource& in)
-      : in_(in), state_(std::make_unique<inflate_state>()), out_(kOutSize, '\0') {
+  explicit GzipSource(ByteSource& in) : in_(in), state_(std::make_unique<inflate_state>()) {
     StartMember();
   }
 
   Result<std::string_view> Read() override {
+    if (out_.empty()) out_.resize(kOutSize);
+    BERTH_ASSIGN_OR_RETURN(size_t n, ReadInto(out_.data(), out_.size()));
+    return std::string_view(out_.data(), n);
+  }
+
+  Result<size_t> ReadInto(char* buf, size_t size) override {
     for (;;) {
       if (input_.empty() && !eof_) {
         BERTH_ASSIGN_OR_RETURN(input_, in_.Read());
         if (input_.empty()) eof_ = true;
       }
       if (member_done_) {
-        if (input_.empty() && eof_) return std::string_view();  // clean end
+        if (input_.empty() && eof_) return 0;  // clean end
         // Another member follows (multi-member gzip); it must be a real one.
         StartMember();
       }
@@ -47,15 +53,15 @@ class GzipSource : public ByteSource {
       saw_input_ = saw_input_ || !input_.empty();
       state_->next_in = reinterpret_cast<uint8_t*>(const_cast<char*>(input_.data()));
       state_->avail_in = static_cast<uint32_t>(std::min<size_t>(input_.size(), UINT32_MAX));
-      state_->next_out = reinterpret_cast<uint8_t*>(out_.data());
-      state_->avail_out = static_cast<uint32_t>(out_.size());
+      state_->next_out = reinterpret_cast<uint8_t*>(buf);
+      state_->avail_out = static_cast<uint32_t>(std::min<size_t>(size, UINT32_MAX));
       size_t offered = state_->avail_in;
       int rc = isal_inflate(state_.get());
       if (rc < 0) return DataLoss(ErrorText(rc));
       input_.remove_prefix(offered - state_->avail_in);
       if (state_->block_state == ISAL_BLOCK_FINISH) member_done_ = true;
-      size_t produced = out_.size() - state_->avail_out;
-      if (produced > 0) return std::string_view(out_.data(), produced);
+      size_t produced = std::min<size_t>(size, UINT32_MAX) - state_->avail_out;
+      if (produced > 0) return produced;
       // No output yet (e.g. only a header was consumed): feed more input.
     }
   }
@@ -84,7 +90,7 @@ class GzipSource : public ByteSource {
 
   ByteSource& in_;
   std::unique_ptr<inflate_state> state_;  // ~100 KiB: on the heap
-  std::string out_;
+  std::string out_;                        // Read()'s buffer (ReadInto needs none)
   std::string_view input_;
   bool eof_ = false;
   bool member_done_ = false;
@@ -94,10 +100,16 @@ class GzipSource : public ByteSource {
 
 class ZstdSource : public ByteSource {
  public:
-  explicit ZstdSource(ByteSource& in) : in_(in), dctx_(ZSTD_createDCtx()), out_(kOutSize, '\0') {}
+  explicit ZstdSource(ByteSource& in) : in_(in), dctx_(ZSTD_createDCtx()) {}
   ~ZstdSource() override { ZSTD_freeDCtx(dctx_); }
 
   Result<std::string_view> Read() override {
+    if (out_.empty()) out_.resize(kOutSize);
+    BERTH_ASSIGN_OR_RETURN(size_t n, ReadInto(out_.data(), out_.size()));
+    return std::string_view(out_.data(), n);
+  }
+
+  Result<size_t> ReadInto(char* buf, size_t size) override {
     if (dctx_ == nullptr) return Internal("zstd: cannot allocate a decompression context");
     for (;;) {
       if (input_.pos == input_.size && !eof_) {
@@ -108,24 +120,28 @@ class ZstdSource : public ByteSource {
       if (input_.pos == input_.size && eof_ && !output_pending_) {
         if (!saw_input_) return DataLoss("zstd: empty stream");
         if (in_frame_) return DataLoss("zstd: stream truncated");
-        return std::string_view();
+        return 0;
       }
       saw_input_ = true;
-      ZSTD_outBuffer out = {out_.data(), out_.size(), 0};
+      ZSTD_outBuffer out = {buf, size, 0};
+      const size_t consumed_before = input_.pos;
       size_t rc = ZSTD_decompressStream(dctx_, &out, &input_);
       if (ZSTD_isError(rc)) return DataLoss(std::string("zstd: ") + ZSTD_getErrorName(rc));
       // rc == 0: a frame is complete and flushed. Otherwise more input is
       // needed, or (out full) more output is pending inside the context.
-      in_frame_ = rc != 0;
+      // A call that did nothing (the last frame's end exactly filled the
+      // previous output) returns the next frame header's size instead: it
+      // says nothing about the frame just finished.
+      if (out.pos > 0 || input_.pos > consumed_before) in_frame_ = rc != 0;
       output_pending_ = out.pos == out.size;
-      if (out.pos > 0) return std::string_view(out_.data(), out.pos);
+      if (out.pos > 0) return out.pos;
     }
   }
 
  private:
   ByteSource& in_;
   ZSTD_DCtx* dctx_;
-  std::string out_;
+  std::string out_;  // Read()'s buffer (ReadInto needs none)
   ZSTD_inBuffer input_ = {nullptr, 0, 0};
   bool eof_ = false;
   bool saw_input_ = false;

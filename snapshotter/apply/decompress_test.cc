@@ -85,6 +85,50 @@ TEST(DecompressTest, ZstdFramesAndErrors) {
   EXPECT_EQ(garbage.error().code(), Code::kDataLoss);
 }
 
+// ReadInto, as the unpack's decompressing thread reads: straight into the
+// caller's buffer, of any size, with the same bytes and errors as Read().
+Result<std::string> DecompressInto(const std::string& data, oci::Compression c, size_t out_size) {
+  StringSource source(data, 4096);
+  BERTH_ASSIGN_OR_RETURN(auto d, NewDecompressor(source, c));
+  std::string out, buf(out_size, '\0');
+  for (;;) {
+    BERTH_ASSIGN_OR_RETURN(size_t n, d->ReadInto(buf.data(), buf.size()));
+    if (n == 0) break;
+    EXPECT_LE(n, out_size);
+    out.append(buf, 0, n);
+  }
+  return out;
+}
+
+TEST(DecompressTest, ReadIntoGivesTheSameBytesForAnyBufferSize) {
+  std::string a = SampleData(700000, 6), b = SampleData(3000, 7);
+  const std::vector<std::pair<oci::Compression, std::string>> streams = {
+      {oci::Compression::kGzip, testing::Gzip(a) + testing::Gzip(b)},
+      {oci::Compression::kZstd, testing::Zstd(a) + testing::Zstd(b)},
+      {oci::Compression::kNone, a + b}};
+  for (const auto& [c, bytes] : streams) {
+    for (size_t out_size : {size_t{1}, size_t{1000}, size_t{256} << 10}) {
+      auto out = DecompressInto(bytes, c, out_size);
+      ASSERT_TRUE(out) << out_size << ": " << out.error().message();
+      EXPECT_EQ(*out, a + b) << oci::CompressionName(c) << " " << out_size;
+    }
+    if (c == oci::Compression::kNone) continue;
+    auto cut = DecompressInto(bytes.substr(0, bytes.size() - 10), c, 1000);
+    ASSERT_FALSE(cut);
+    EXPECT_EQ(cut.error().code(), Code::kDataLoss);
+  }
+}
+
+// A tar is a whole number of 512-byte blocks, so a layer can end exactly
+// where an output buffer of 256 KiB fills; zstd is then asked once more and
+// answers with the next frame's header size. Once taken for a cut stream.
+TEST(DecompressTest, ZstdEndingExactlyAtABufferBoundaryIsComplete) {
+  std::string data = SampleData(512 << 10, 8);
+  auto out = Decompress(testing::Zstd(data), oci::Compression::kZstd);
+  ASSERT_TRUE(out) << out.error().message();
+  EXPECT_EQ(*out, data);
+}
+
 TEST(DecompressTest, NoneIsPassThrough) {
   std::string data = SampleData(100000);
   auto out = Decompress(data, oci::Compression::kNone, 999);
