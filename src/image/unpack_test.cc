@@ -74,6 +74,14 @@ class UnpackTest : public ::testing::Test {
     return listing;
   }
 
+  struct ConfigDownload {
+    snapshotter::SnapshotterPtr snapshots;  // before the unpacker that uses it
+    std::unique_ptr<Unpacker> unpacker;
+    std::unique_ptr<store::Writer> ingest;
+    std::string bytes;  // the config's
+  };
+  ConfigDownload BeginWithConfigDownloading();
+
   berth::testing::TempDir dir_;
   std::unique_ptr<store::Store> store_;
   oci::Manifest manifest_;
@@ -207,21 +215,34 @@ Result<UnpackResult> FinishWithin(Unpacker& u, std::chrono::seconds limit) {
   return done.get();
 }
 
+// The moment of a pull when only the config is still downloading: it is
+// taken out of the store, an overlay unpack begins with every layer ready,
+// and the config's ingest is open for the test to write.
+UnpackTest::ConfigDownload UnpackTest::BeginWithConfigDownloading() {
+  ConfigDownload d;
+  const oci::Descriptor& config = manifest_.config;
+  d.bytes = *store_->content().ReadBlob(config.digest, 1 << 20);
+  EXPECT_TRUE(store_->content().Delete(config.digest));
+  d.snapshots = Open(true);
+  d.unpacker = std::make_unique<Unpacker>(store_.get(), d.snapshots.get(),
+                                          UnpackOptions{.mode = snapshotter::WhiteoutMode::kOverlay});
+  d.unpacker->Begin(manifest_);
+  for (const auto& l : manifest_.layers) d.unpacker->BlobReady(l.digest);
+  auto w = store_->content().OpenWriter({.ref = PullIngestRef(config.digest), .expected_size = config.size});
+  EXPECT_TRUE(w) << w.error().message();
+  if (w) d.ingest = std::move(*w);
+  return d;
+}
+
 TEST_F(UnpackTest, ConfigIsReadFromItsDownloadBeforeItsCommit) {
   // The config's commit syncs, which in a real pull waits behind the layers'
   // data; the unpacker reads the config's bytes from its ingest instead.
   const oci::Descriptor config = manifest_.config;
-  std::string bytes = *store_->content().ReadBlob(config.digest, 1 << 20);
-  ASSERT_TRUE(store_->content().Delete(config.digest));
-  auto overlay = Open(true);
-  Unpacker u(store_.get(), overlay.get(), {.mode = snapshotter::WhiteoutMode::kOverlay});
-  u.Begin(manifest_);
-  for (const auto& l : manifest_.layers) u.BlobReady(l.digest);
-  auto w = store_->content().OpenWriter({.ref = PullIngestRef(config.digest), .expected_size = config.size});
-  ASSERT_TRUE(w);
-  ASSERT_TRUE((*w)->Write(bytes));
-  u.BlobProgress(config.digest, config.size);
-  auto r = FinishWithin(u, std::chrono::seconds(20));
+  ConfigDownload d = BeginWithConfigDownloading();
+  ASSERT_TRUE(d.ingest);
+  ASSERT_TRUE(d.ingest->Write(d.bytes));
+  d.unpacker->BlobProgress(config.digest, config.size);
+  auto r = FinishWithin(*d.unpacker, std::chrono::seconds(20));
   ASSERT_TRUE(r) << r.error().message();
   EXPECT_EQ(r->layers_applied, static_cast<int>(manifest_.layers.size()));
   EXPECT_FALSE(store_->content().Stat(config.digest));  // never committed
@@ -229,33 +250,27 @@ TEST_F(UnpackTest, ConfigIsReadFromItsDownloadBeforeItsCommit) {
 
 TEST_F(UnpackTest, AConfigDownloadWithOtherBytesIsNotUsed) {
   const oci::Descriptor config = manifest_.config;
-  std::string bytes = *store_->content().ReadBlob(config.digest, 1 << 20);
-  ASSERT_TRUE(store_->content().Delete(config.digest));
-  auto overlay = Open(true);
-  Unpacker u(store_.get(), overlay.get(), {.mode = snapshotter::WhiteoutMode::kOverlay});
-  u.Begin(manifest_);
-  for (const auto& l : manifest_.layers) u.BlobReady(l.digest);
-  // Bytes of the right size but not the config's: a server
-  // sending something else. The unpacker waits for the verified blob.
-  std::string other = bytes;
+  ConfigDownload d = BeginWithConfigDownloading();
+  ASSERT_TRUE(d.ingest);
+  // Bytes of the right size but not the config's: a server sending
+  // something else. The unpacker waits for the verified blob.
+  std::string other = d.bytes;
   other[other.find(':')] = ' ';
-  ASSERT_NE(other, bytes);
-  auto w = store_->content().OpenWriter({.ref = PullIngestRef(config.digest), .expected_size = config.size});
-  ASSERT_TRUE(w);
-  ASSERT_TRUE((*w)->Write(other));
-  u.BlobProgress(config.digest, config.size);
+  ASSERT_NE(other, d.bytes);
+  ASSERT_TRUE(d.ingest->Write(other));
+  d.unpacker->BlobProgress(config.digest, config.size);
   std::this_thread::sleep_for(std::chrono::milliseconds(100));
   int snapshots = 0;
-  ASSERT_TRUE(overlay->Walk([&](const snapshotter::Info&) {
+  ASSERT_TRUE(d.snapshots->Walk([&](const snapshotter::Info&) {
     ++snapshots;
     return true;
   }));
   EXPECT_EQ(snapshots, 0);
-  EXPECT_FALSE((*w)->Commit(config.size, config.digest));  // the download's own check
-  w->reset();
-  Ingest(bytes);
-  u.BlobReady(config.digest);
-  auto r = FinishWithin(u, std::chrono::seconds(20));
+  EXPECT_FALSE(d.ingest->Commit(config.size, config.digest));  // the download's own check
+  d.ingest.reset();
+  Ingest(d.bytes);
+  d.unpacker->BlobReady(config.digest);
+  auto r = FinishWithin(*d.unpacker, std::chrono::seconds(20));
   ASSERT_TRUE(r) << r.error().message();
   EXPECT_EQ(r->layers_applied, static_cast<int>(manifest_.layers.size()));
 }
