@@ -164,22 +164,17 @@ Result<oci::ImageConfig> Unpacker::ReadConfig(const oci::Manifest& manifest) {
   // Every layer waits for the diff IDs in the config, and its commit can
   // take 0.1-0.25 s behind the layers' data: read the download instead, and
   // check its digest here.
-  BERTH_ASSIGN_OR_RETURN(bool downloading, WaitForStart(desc.digest));
-  if (downloading && desc.size <= static_cast<int64_t>(oci::kMaxManifestSize)) {
-    auto reader = store_->content().IngestReader(PullIngestRef(desc.digest));
-    if (!reader && reader.error().code() != Code::kNotFound) return std::unexpected(reader.error());
-    if (reader) {  // else committed meanwhile
-      FollowSource source(this, std::move(*reader), desc.digest, desc.size);
-      std::string bytes;
-      for (;;) {
-        BERTH_ASSIGN_OR_RETURN(std::string_view chunk, source.Read());
-        if (chunk.empty()) break;
-        bytes.append(chunk);
-      }
-      // A mismatch is the download's to report; the store then has no config.
-      if (Digest::Of(bytes, desc.digest.algorithm()) == desc.digest) {
-        return ParseImageConfigOf(bytes, manifest);
-      }
+  if (desc.size <= static_cast<int64_t>(oci::kMaxManifestSize)) {
+    BERTH_ASSIGN_OR_RETURN(auto source, OpenBlob(desc));
+    std::string bytes;
+    for (;;) {
+      BERTH_ASSIGN_OR_RETURN(std::string_view chunk, source->Read());
+      if (chunk.empty()) break;
+      bytes.append(chunk);
+    }
+    // A mismatch is the download's to report; the store then has no config.
+    if (Digest::Of(bytes, desc.digest.algorithm()) == desc.digest) {
+      return ParseImageConfigOf(bytes, manifest);
     }
   }
   BERTH_RETURN_IF_ERROR(WaitFor(desc.digest));
@@ -265,21 +260,21 @@ Status Unpacker::Hold(const std::string& key) {
   return store_->leases().AddResource(lease_, {store::LeaseResource::Type::kSnapshot, key});
 }
 
-Result<std::unique_ptr<snapshotter::ByteSource>> Unpacker::OpenLayer(const oci::Descriptor& layer) {
+Result<std::unique_ptr<snapshotter::ByteSource>> Unpacker::OpenBlob(const oci::Descriptor& blob) {
   // While it is still downloading: from its ingest file as it grows (one
   // pass over the bytes).
-  BERTH_ASSIGN_OR_RETURN(bool downloading, WaitForStart(layer.digest));
+  BERTH_ASSIGN_OR_RETURN(bool downloading, WaitForStart(blob.digest));
   if (downloading) {
-    auto reader = store_->content().IngestReader(PullIngestRef(layer.digest));
-    if (reader) return std::make_unique<FollowSource>(this, std::move(*reader), layer.digest, layer.size);
+    auto reader = store_->content().IngestReader(PullIngestRef(blob.digest));
+    if (reader) return std::make_unique<FollowSource>(this, std::move(*reader), blob.digest, blob.size);
     if (reader.error().code() != Code::kNotFound) return std::unexpected(reader.error());
     // Not found: committed meanwhile; read it from the store.
   }
-  BERTH_RETURN_IF_ERROR(WaitFor(layer.digest));
-  BERTH_ASSIGN_OR_RETURN(auto reader, store_->content().ReaderAt(layer.digest));
+  BERTH_RETURN_IF_ERROR(WaitFor(blob.digest));
+  BERTH_ASSIGN_OR_RETURN(auto reader, store_->content().ReaderAt(blob.digest));
   int fd = ::dup(reader->fd());
   if (fd < 0) return ErrnoError("dup", errno);
-  return std::make_unique<snapshotter::FileSource>(UniqueFd(fd), "layer " + layer.digest.str());
+  return std::make_unique<snapshotter::FileSource>(UniqueFd(fd), "blob " + blob.digest.str());
 }
 
 Status Unpacker::ApplyOne(const LayerJob& job, LayerSchedule& schedule, bool rebase) {
@@ -314,7 +309,7 @@ Status Unpacker::ApplyOne(const LayerJob& job, LayerSchedule& schedule, bool reb
     return parent_view.Dirs();
   };
 
-  auto source = OpenLayer(layer);
+  auto source = OpenBlob(layer);
   if (!source) return discard(source.error());
   snapshotter::ApplyOptions apply{.whiteouts = options_.mode, .expected_diff_id = job.diff_id};
   // Layers apply side by side, but each is committed only on the layers

@@ -122,8 +122,8 @@ class Unpacker {
   class FollowSource;
   // The image config, from its download as soon as its bytes are all there.
   Result<oci::ImageConfig> ReadConfig(const oci::Manifest& manifest);
-  // The layer's bytes: from the store, or from its ingest while it downloads.
-  Result<std::unique_ptr<snapshotter::ByteSource>> OpenLayer(const oci::Descriptor& layer);
+  // A blob's bytes: from the store, or from its ingest while it downloads.
+  Result<std::unique_ptr<snapshotter::ByteSource>> OpenBlob(const oci::Descriptor& blob);
   // Applies one layer and commits it once the layers below it are committed.
   // rebase: prepared on nothing and committed onto its parent; else prepared
   // on its parent (which must be committed already).
