@@ -12,6 +12,22 @@ namespace {
 // Output per Read(): the chunk size of the pipe it usually feeds (apply.cc).
 constexpr size_t kOutSize = 256 << 10;
 
+// A decompressor: it makes its bytes in ReadInto(), straight into the
+// caller's buffer; Read() is ReadInto() on a buffer of its own, allocated
+// only if Read() is used.
+class InflatingSource : public ByteSource {
+ public:
+  Result<std::string_view> Read() final {
+    if (out_.empty()) out_.resize(kOutSize);
+    BERTH_ASSIGN_OR_RETURN(size_t n, ReadInto(out_.data(), out_.size()));
+    return std::string_view(out_.data(), n);
+  }
+  Result<size_t> ReadInto(char* buf, size_t size) override = 0;
+
+ private:
+  std::string out_;
+};
+
 class PassThrough : public ByteSource {
  public:
   explicit PassThrough(ByteSource& in) : in_(in) {}
@@ -23,16 +39,10 @@ class PassThrough : public ByteSource {
 
 // gzip via ISA-L's igzip, about 4x zlib's speed. Each member is inflated with
 // crc_flag = ISAL_GZIP, so igzip parses the header and checks the trailer.
-class GzipSource : public ByteSource {
+class GzipSource final : public InflatingSource {
  public:
   explicit GzipSource(ByteSource& in) : in_(in), state_(std::make_unique<inflate_state>()) {
     StartMember();
-  }
-
-  Result<std::string_view> Read() override {
-    if (out_.empty()) out_.resize(kOutSize);
-    BERTH_ASSIGN_OR_RETURN(size_t n, ReadInto(out_.data(), out_.size()));
-    return std::string_view(out_.data(), n);
   }
 
   Result<size_t> ReadInto(char* buf, size_t size) override {
@@ -90,7 +100,6 @@ class GzipSource : public ByteSource {
 
   ByteSource& in_;
   std::unique_ptr<inflate_state> state_;  // ~100 KiB: on the heap
-  std::string out_;                        // Read()'s buffer (ReadInto needs none)
   std::string_view input_;
   bool eof_ = false;
   bool member_done_ = false;
@@ -98,16 +107,10 @@ class GzipSource : public ByteSource {
   int members_ = 0;
 };
 
-class ZstdSource : public ByteSource {
+class ZstdSource final : public InflatingSource {
  public:
   explicit ZstdSource(ByteSource& in) : in_(in), dctx_(ZSTD_createDCtx()) {}
   ~ZstdSource() override { ZSTD_freeDCtx(dctx_); }
-
-  Result<std::string_view> Read() override {
-    if (out_.empty()) out_.resize(kOutSize);
-    BERTH_ASSIGN_OR_RETURN(size_t n, ReadInto(out_.data(), out_.size()));
-    return std::string_view(out_.data(), n);
-  }
 
   Result<size_t> ReadInto(char* buf, size_t size) override {
     if (dctx_ == nullptr) return Internal("zstd: cannot allocate a decompression context");
@@ -141,7 +144,6 @@ class ZstdSource : public ByteSource {
  private:
   ByteSource& in_;
   ZSTD_DCtx* dctx_;
-  std::string out_;  // Read()'s buffer (ReadInto needs none)
   ZSTD_inBuffer input_ = {nullptr, 0, 0};
   bool eof_ = false;
   bool saw_input_ = false;
