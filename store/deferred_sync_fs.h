@@ -2,9 +2,10 @@
 // syncs do nothing until EndDeferral(), and pass through afterwards.
 // Private to berth_store: MetaDb::Open uses it to create a new database.
 //
-// Creating the metadata database syncs about twenty times (a MANIFEST record
-// per column family, CURRENT, two OPTIONS files, directory syncs): 20-25 ms
-// on a journaled disk, a twentieth of a small image's first pull. A new
+// Creating the metadata database syncs about ten times (MANIFEST, CURRENT,
+// OPTIONS, directory syncs; 28 when each table had a column family of its
+// own: 20-25 ms on a journaled disk, a twentieth of a small image's first
+// pull). A new
 // database holds nothing yet, so nothing is lost if those syncs are skipped
 // and the finished directory is synced once instead (SyncDirectory) — as long
 // as a crash in between is recognised and the half-written database thrown

@@ -1,7 +1,8 @@
 // MetaDb: the metadata database under <root>/meta — a few ordered key/value
-// tables, one RocksDB column family each. This header is the only view other
-// code has of it; RocksDB itself appears only in meta_db.cc (and the file
-// system wrapper it creates new databases with, deferred_sync_fs.h).
+// tables, kept in one RocksDB column family (each key prefixed by its
+// table's tag). This header is the only view other code has of it; RocksDB
+// itself appears only in meta_db.cc (and the file system wrapper it creates
+// new databases with, deferred_sync_fs.h).
 //
 // Thread-safe. Only one process can open a root at a time (RocksDB's LOCK
 // file); a second one gets an "unavailable" error naming the holder's path.
@@ -21,7 +22,7 @@ namespace berth::store {
 // kReferrers is the registry server's index of manifests by their `subject`.
 enum class Table { kBlobs, kIngests, kImages, kLeases, kSnapshots, kReferrers };
 
-// Column family name of a table: "blobs", "ingests", "images", "leases", "snapshots", "referrers".
+// Name of a table, for messages: "blobs", "ingests", "images", "leases", "snapshots", "referrers".
 std::string_view TableName(Table table);
 
 class MetaDb {

@@ -30,6 +30,13 @@ TEST(MetaDbTest, TablesAreSeparateAndBatchesAtomic) {
     EXPECT_EQ(**(*db)->Get(Table::kBlobs, "k"), "blob");
     EXPECT_EQ(**(*db)->Get(Table::kImages, "k"), "image");
     EXPECT_FALSE(*(*db)->Get(Table::kLeases, "k"));
+    // Leases' tag sorts just before images': a scan of all leases sees none.
+    int leases = 0;
+    ASSERT_TRUE((*db)->Scan(Table::kLeases, "", [&](std::string_view, std::string_view) {
+      ++leases;
+      return true;
+    }));
+    EXPECT_EQ(leases, 0);
   }
   auto db = MetaDb::Open(dir.path());  // durable across reopen
   ASSERT_TRUE(db);
@@ -120,26 +127,71 @@ TEST(MetaDbTest, ACreationInProgressElsewhereIsUnavailable) {
   EXPECT_TRUE(MetaDb::Open(dir.path()));  // its creator died: started over
 }
 
-// A new store creates its tables in one step after the database itself; a
-// crash in between leaves a database with only RocksDB's default family,
-// which the next open must complete rather than refuse.
-TEST(MetaDbTest, DatabaseLeftWithoutTablesIsCompletedOnOpen) {
+// A database made by an older berth kept each table in a column family of
+// its own. Opening it moves the records into the one family and drops the
+// others. Here the move was interrupted once already: one record is in both
+// places.
+TEST(MetaDbTest, TablesOfTheOlderLayoutAreMovedIntoOneFamily) {
   berth::testing::TempDir dir;
   {
     rocksdb::Options options;
     options.create_if_missing = true;
+    options.create_missing_column_families = true;
+    std::vector<rocksdb::ColumnFamilyDescriptor> families = {
+        {rocksdb::kDefaultColumnFamilyName, {}}, {"blobs", {}}, {"images", {}}, {"leases", {}}};
     rocksdb::DB* raw = nullptr;
-    ASSERT_TRUE(rocksdb::DB::Open(options, dir.path(), &raw).ok());
+    std::vector<rocksdb::ColumnFamilyHandle*> h;
+    ASSERT_TRUE(rocksdb::DB::Open(options, dir.path(), families, &h, &raw).ok());
+    ASSERT_TRUE(raw->Put({}, h[1], "sha256:aa", "blob a").ok());
+    ASSERT_TRUE(raw->Put({}, h[1], "sha256:bb", "blob b").ok());
+    ASSERT_TRUE(raw->Put({}, h[2], "docker.io/x:1", "image").ok());
+    ASSERT_TRUE(raw->Put({}, h[3], "lease1", "lease").ok());
+    ASSERT_TRUE(raw->Put({}, h[0], "bsha256:aa", "blob a").ok());  // copied by the interrupted move
+    for (auto* x : h) raw->DestroyColumnFamilyHandle(x);
     delete raw;
   }
   for (int round = 0; round < 2; ++round) {
     auto db = MetaDb::Open(dir.path());
     ASSERT_TRUE(db) << db.error().message();
-    MetaDb::Batch batch;
-    batch.Put(Table::kReferrers, "r" + std::to_string(round), "v");
-    ASSERT_TRUE((*db)->Write(batch));
-    EXPECT_EQ(**(*db)->Get(Table::kReferrers, "r0"), "v");
+    EXPECT_EQ(**(*db)->Get(Table::kImages, "docker.io/x:1"), "image");
+    EXPECT_EQ(**(*db)->Get(Table::kLeases, "lease1"), "lease");
+    std::vector<std::pair<std::string, std::string>> blobs;
+    ASSERT_TRUE((*db)->Scan(Table::kBlobs, "", [&](std::string_view k, std::string_view v) {
+      blobs.emplace_back(k, v);
+      return true;
+    }));
+    EXPECT_EQ(blobs, (std::vector<std::pair<std::string, std::string>>{{"sha256:aa", "blob a"},
+                                                                        {"sha256:bb", "blob b"}}));
   }
+  std::vector<std::string> names;
+  ASSERT_TRUE(rocksdb::DB::ListColumnFamilies(rocksdb::DBOptions(), dir.path(), &names).ok());
+  EXPECT_EQ(names, std::vector<std::string>{rocksdb::kDefaultColumnFamilyName});
+}
+
+// A column family no berth ever made is not guessed at: the open fails and
+// the database is left as it was.
+TEST(MetaDbTest, AnUnknownColumnFamilyIsRefused) {
+  berth::testing::TempDir dir;
+  {
+    rocksdb::Options options;
+    options.create_if_missing = true;
+    options.create_missing_column_families = true;
+    std::vector<rocksdb::ColumnFamilyDescriptor> families = {{rocksdb::kDefaultColumnFamilyName, {}},
+                                                             {"blobs", {}}, {"mystery", {}}};
+    rocksdb::DB* raw = nullptr;
+    std::vector<rocksdb::ColumnFamilyHandle*> h;
+    ASSERT_TRUE(rocksdb::DB::Open(options, dir.path(), families, &h, &raw).ok());
+    ASSERT_TRUE(raw->Put({}, h[1], "k", "v").ok());
+    for (auto* x : h) raw->DestroyColumnFamilyHandle(x);
+    delete raw;
+  }
+  auto db = MetaDb::Open(dir.path());
+  ASSERT_FALSE(db);
+  EXPECT_EQ(db.error().code(), Code::kDataLoss) << db.error().message();
+  EXPECT_NE(db.error().message().find("mystery"), std::string::npos) << db.error().message();
+  std::vector<std::string> names;
+  ASSERT_TRUE(rocksdb::DB::ListColumnFamilies(rocksdb::DBOptions(), dir.path(), &names).ok());
+  EXPECT_EQ(names.size(), 3u);
 }
 
 }  // namespace
