@@ -4,18 +4,30 @@
 
 namespace berth::image {
 
-LayerSchedule::LayerSchedule(std::vector<bool> apply)
-    : state_(apply.size()), errors_(apply.size()) {
+LayerSchedule::LayerSchedule(std::vector<bool> apply, int slots)
+    : state_(apply.size()), errors_(apply.size()), free_slots_(std::max(slots, 1)) {
   for (size_t i = 0; i < apply.size(); ++i) state_[i] = apply[i] ? State::kToApply : State::kDone;
 }
 
 std::optional<size_t> LayerSchedule::Next() {
-  std::lock_guard<std::mutex> l(mu_);
-  if (lowest_failed_ || stopped_) return std::nullopt;
-  while (next_ < state_.size() && state_[next_] != State::kToApply) ++next_;
-  if (next_ == state_.size()) return std::nullopt;
+  std::unique_lock<std::mutex> l(mu_);
+  auto none_left = [&] {
+    while (next_ < state_.size() && state_[next_] != State::kToApply) ++next_;
+    return lowest_failed_ || stopped_ || next_ == state_.size();
+  };
+  // Waiting callers are woken in no particular order, but whichever takes
+  // the slot takes the lowest layer: slots still go to layers bottom up.
+  cv_.wait(l, [&] { return none_left() || free_slots_ > 0; });
+  if (none_left()) return std::nullopt;
+  --free_slots_;
   state_[next_] = State::kApplying;
   return next_++;
+}
+
+void LayerSchedule::ReleaseSlot() {
+  std::lock_guard<std::mutex> l(mu_);
+  ++free_slots_;
+  cv_.notify_all();
 }
 
 bool LayerSchedule::DoneBelow(size_t layer) const {

@@ -2,6 +2,10 @@
 
 #include <gtest/gtest.h>
 
+#include <atomic>
+#include <chrono>
+#include <optional>
+#include <thread>
 #include <vector>
 
 namespace berth::image {
@@ -44,6 +48,35 @@ TEST(LayerScheduleTest, WhenLowestNeverRunsAboveAFailedLayer) {
   schedule.Committed(0);
   schedule.Failed(1, Internal("broken layer").error());
   EXPECT_FALSE(called);
+}
+
+// With one slot, the next layer is handed out only once the layer holding
+// the slot gives it back.
+TEST(LayerScheduleTest, NextWaitsForAFreeSlot) {
+  LayerSchedule schedule({true, true}, /*slots=*/1);
+  ASSERT_EQ(schedule.Next(), std::optional<size_t>(0));
+  std::atomic<bool> returned{false};
+  std::optional<size_t> second;
+  std::thread t([&] {
+    second = schedule.Next();
+    returned = true;
+  });
+  std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  EXPECT_FALSE(returned);
+  schedule.ReleaseSlot();
+  t.join();
+  EXPECT_EQ(second, std::optional<size_t>(1));
+}
+
+TEST(LayerScheduleTest, AStopWakesAWaitForASlot) {
+  LayerSchedule schedule({true, true}, /*slots=*/1);
+  ASSERT_TRUE(schedule.Next());
+  std::optional<size_t> second = 7;
+  std::thread t([&] { second = schedule.Next(); });
+  std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  schedule.Stop(Error(Code::kUnavailable, "stopped"));
+  t.join();
+  EXPECT_EQ(second, std::nullopt);
 }
 
 }  // namespace

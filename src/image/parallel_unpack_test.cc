@@ -277,6 +277,45 @@ TEST_F(ParallelUnpackTest, SameSnapshotsAsOneAfterAnotherWhenTheTopLayerComesFir
   EXPECT_NE(b[2].at("usr/lib").find("700"), std::string::npos) << b[2].at("usr/lib");
 }
 
+// Two layers apply at once. The base's bytes are late, the layer above it
+// is applied and waits to be committed on it: the top layer must not wait
+// for a worker as well, but apply in the slot that layer gave back.
+TEST_F(ParallelUnpackTest, AnAppliedLayerGivesItsSlotToTheNextWhileItWaits) {
+  Env env = Open("store");
+  std::vector<Layer> layers;
+  for (int i = 0; i < 3; ++i) {
+    LayerBuilder b;
+    b.File("file" + std::to_string(i), "layer " + std::to_string(i));
+    layers.push_back({b.Tar()});
+  }
+  oci::Manifest m = AddImage(*env.store, layers);
+  Unpacker u(env.store.get(), env.snapshots.get(), {.max_parallel_layers = 2});
+  u.Begin(m);
+  u.BlobReady(m.config.digest);
+  u.BlobReady(m.layers[1].digest);
+  u.BlobReady(m.layers[2].digest);
+  // The top layer's file appears in its staging snapshot while the base
+  // still waits for its bytes.
+  bool top_applied = false;
+  for (int i = 0; i < 1000 && !top_applied; ++i) {
+    for (const auto& [name, kind] : Snapshots(env)) {
+      if (!name.ends_with(chain_[2]) || kind != snapshotter::Kind::kActive) continue;
+      auto mounts = env.snapshots->Mounts(name);
+      ASSERT_TRUE(mounts) << mounts.error().message();
+      top_applied = ::access((mounts->at(0).source + "/file2").c_str(), F_OK) == 0;
+    }
+    if (!top_applied) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  EXPECT_TRUE(top_applied);
+  for (const std::string& name : chain_) EXPECT_FALSE(env.snapshots->Stat(name)) << "committed early";
+  u.BlobReady(m.layers[0].digest);
+  auto r = u.Finish();
+  ASSERT_TRUE(r) << r.error().message();
+  EXPECT_EQ(r->layers_applied, 3);
+  Listing merged = Merged(env);
+  EXPECT_TRUE(merged.contains("file0") && merged.contains("file1") && merged.contains("file2"));
+}
+
 TEST_F(ParallelUnpackTest, AFailedMiddleLayerCommitsNothingAboveItAndLeavesNothingStaged) {
   Env env = Open("store");
   oci::Manifest m = AddImage(*env.store, {Base(), Hostile(), Top()});

@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <chrono>
 #include <random>
+#include <utility>
 
 #include "core/file.h"
 #include "core/thread_priority.h"
@@ -218,9 +219,13 @@ Result<UnpackResult> Unpacker::Run(const oci::Manifest& manifest) {
   const int layers = static_cast<int>(std::count(to_apply.begin(), to_apply.end(), true));
   const bool rebase = options_.mode == snapshotter::WhiteoutMode::kOverlay &&
                       options_.max_parallel_layers > 1 && snapshots_->CanRebase();
-  const int workers = rebase ? std::min(options_.max_parallel_layers, layers) : std::min(1, layers);
+  // Twice as many workers as layers applying at once: a worker whose layer
+  // is applied waits for the layers below it to be committed, and meanwhile
+  // another applies the next layer in the slot it gave back.
+  const int slots = rebase ? options_.max_parallel_layers : 1;
+  const int workers = rebase ? std::min(2 * slots, layers) : std::min(1, layers);
 
-  LayerSchedule schedule(std::move(to_apply));
+  LayerSchedule schedule(std::move(to_apply), slots);
   {
     std::lock_guard<std::mutex> l(mu_);
     if (cancelled_) schedule.Stop(*cancelled_);
@@ -278,6 +283,15 @@ Result<std::unique_ptr<snapshotter::ByteSource>> Unpacker::OpenBlob(const oci::D
 }
 
 Status Unpacker::ApplyOne(const LayerJob& job, LayerSchedule& schedule, bool rebase) {
+  // The apply slot Next() gave this layer: back once the layer is applied.
+  struct Slot {
+    LayerSchedule& schedule;
+    bool held = true;
+    void Release() {
+      if (std::exchange(held, false)) schedule.ReleaseSlot();
+    }
+    ~Slot() { Release(); }
+  } slot{schedule};
   const oci::Descriptor& layer = job.layer;
   const std::string what = "layer " + layer.digest.str();
   auto start = std::chrono::steady_clock::now();
@@ -329,6 +343,7 @@ Status Unpacker::ApplyOne(const LayerJob& job, LayerSchedule& schedule, bool reb
   }
   auto applied = snapshotter::ApplyLayer(**source, oci::LayerCompression(layer.media_type),
                                          dirs->target, apply);
+  slot.Release();
   if (!applied) return discard(applied.error());
   source->reset();  // read to its end; its buffer is not needed while this layer waits
   // Commit only what the download verified.
