@@ -34,18 +34,24 @@ class LeaseManager {
  public:
   virtual ~LeaseManager() = default;
   // Creates a lease. An empty id gets a random one; an existing id fails with
-  // already-exists. ttl nullopt means no expiry.
+  // already-exists. ttl nullopt means no expiry. With sync (the default) the
+  // lease is durable when this returns; without, it is visible at once and
+  // durable with the next synced write — enough for a lease that only lives
+  // as long as its process's operation (LeaseGuard): lost in a crash, it
+  // held nothing for anyone else.
   virtual Result<Lease> Create(std::string id, std::optional<std::chrono::seconds> ttl,
-                               const Labels& labels = {}) = 0;
+                               const Labels& labels = {}, bool sync = true) = 0;
   // Deletes a lease and releases its resources (not-found if absent).
-  virtual Status Delete(const std::string& id) = 0;
+  // Without sync, a crash may undo the deletion: the lease then holds its
+  // resources until it expires.
+  virtual Status Delete(const std::string& id, bool sync = true) = 0;
   virtual Result<std::vector<Lease>> List() = 0;
   // Adds a resource to a lease (not-found if the lease is absent or expired).
   // Adding and removing resources is visible at once but not synced: they
   // are made by the running operation the lease guards (a pull adds each
   // blob and snapshot it touches), and the next synced write (that blob's
   // commit) makes them durable with it. A crash can lose only resources of
-  // the operation that died with it. Create and Delete are synced.
+  // the operation that died with it.
   virtual Status AddResource(const std::string& lease_id, const LeaseResource& resource) = 0;
   virtual Status DeleteResource(const std::string& lease_id, const LeaseResource& resource) = 0;
   virtual Result<std::vector<LeaseResource>> ListResources(const std::string& lease_id) = 0;

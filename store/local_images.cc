@@ -59,7 +59,7 @@ Result<Lease> LocalLeaseManager::Get(const std::string& id) {
 }
 
 Result<Lease> LocalLeaseManager::Create(std::string id, std::optional<std::chrono::seconds> ttl,
-                                        const Labels& labels) {
+                                        const Labels& labels, bool sync) {
   if (id.empty()) id = RandomId();
   if (id.find('/') != std::string::npos) return InvalidArgument(LeaseName(id) + ": contains '/'");
   if (Get(id)) return AlreadyExists(LeaseName(id) + ": already exists");
@@ -67,11 +67,11 @@ Result<Lease> LocalLeaseManager::Create(std::string id, std::optional<std::chron
   if (ttl) lease.expires_at = lease.created_at + *ttl;
   MetaDb::Batch batch;
   batch.Put(Table::kLeases, LeaseKey(id), EncodeLease(lease));
-  BERTH_RETURN_IF_ERROR(ctx_->db->Write(batch));
+  BERTH_RETURN_IF_ERROR(ctx_->db->Write(batch, sync));
   return lease;
 }
 
-Status LocalLeaseManager::Delete(const std::string& id) {
+Status LocalLeaseManager::Delete(const std::string& id, bool sync) {
   BERTH_RETURN_IF_ERROR(Get(id));
   MetaDb::Batch batch;
   batch.Delete(Table::kLeases, LeaseKey(id));
@@ -80,7 +80,7 @@ Status LocalLeaseManager::Delete(const std::string& id) {
                                          batch.Delete(Table::kLeases, key);
                                          return true;
                                        }));
-  return ctx_->db->Write(batch);
+  return ctx_->db->Write(batch, sync);
 }
 
 Result<std::vector<Lease>> LocalLeaseManager::List() {

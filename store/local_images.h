@@ -25,8 +25,8 @@ class LocalLeaseManager final : public LeaseManager {
  public:
   explicit LocalLeaseManager(StoreContext* ctx) : ctx_(ctx) {}
   Result<Lease> Create(std::string id, std::optional<std::chrono::seconds> ttl,
-                       const Labels& labels) override;
-  Status Delete(const std::string& id) override;
+                       const Labels& labels, bool sync) override;
+  Status Delete(const std::string& id, bool sync) override;
   Result<std::vector<Lease>> List() override;
   Status AddResource(const std::string& lease_id, const LeaseResource& resource) override;
   Status DeleteResource(const std::string& lease_id, const LeaseResource& resource) override;

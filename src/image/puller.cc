@@ -146,11 +146,15 @@ class PullRun {
 
 Result<PullResult> Puller::Pull(registry::RepositoryClient& repo, const std::string& reference,
                                 const std::string& name) {
+  BERTH_ASSIGN_OR_RETURN(registry::FetchedManifest root, repo.FetchManifest(reference));
+  return Pull(repo, root, name);
+}
+
+Result<PullResult> Puller::Pull(registry::RepositoryClient& repo, const registry::FetchedManifest& root,
+                                const std::string& name) {
   BERTH_ASSIGN_OR_RETURN(LeaseGuard lease,
                          LeaseGuard::Create(&store_->leases(), std::chrono::hours(24), {{"berth.io/pull", name}}));
   PullRun run(store_, options_, &repo, lease.id());
-
-  BERTH_ASSIGN_OR_RETURN(registry::FetchedManifest root, repo.FetchManifest(reference));
   BERTH_ASSIGN_OR_RETURN(oci::Descriptor manifest, PullTree(run, repo, root, name));
   BERTH_RETURN_IF_ERROR(store_->images().Put(
       {.name = name,

@@ -74,6 +74,11 @@ class Puller {
   // a digest mismatch or malformed document leaves nothing stored for it.
   Result<PullResult> Pull(registry::RepositoryClient& repository, const std::string& reference,
                           const std::string& name);
+  // The same, from the manifest or index `reference` resolved to, fetched
+  // (and verified) beforehand by repository.FetchManifest — e.g. while the
+  // store was opening.
+  Result<PullResult> Pull(registry::RepositoryClient& repository,
+                          const registry::FetchedManifest& root, const std::string& name);
 
  private:
   Result<oci::Descriptor> PullTree(PullRun& run, registry::RepositoryClient& repository,
