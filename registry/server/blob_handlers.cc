@@ -1,6 +1,7 @@
 // GET/HEAD/DELETE /v2/<name>/blobs/<digest>. Blobs are streamed from their
 // file in the store, never buffered whole; Range requests get 206.
 #include <sys/mman.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -18,13 +19,19 @@ constexpr size_t kChunk = 1 << 20;
 constexpr size_t kMapThreshold = 4 << 20;
 
 // Sends [offset, offset + length) of an open file from a read-only mapping of
-// those pages (no copy into a buffer of ours first), or read into a buffer
-// where the file cannot be mapped. The bytes must be in the file already.
-bool SendFileRange(int fd, size_t offset, size_t length, httplib::DataSink& sink) {
+// those pages (no copy into a buffer of ours first) with `map`
+// (Registry::map_blobs), else — or where the file cannot be mapped — read
+// into a buffer. The bytes must be in the file already: a file shorter than
+// that (cut short behind the store's back) fails the send, and with it the
+// connection, before anything is mapped.
+bool SendFileRange(int fd, size_t offset, size_t length, httplib::DataSink& sink, bool map_file) {
+  struct stat st;
+  if (fstat(fd, &st) != 0 || static_cast<uint64_t>(st.st_size) < offset + length) return false;
   static const size_t page = static_cast<size_t>(sysconf(_SC_PAGESIZE));
   const size_t from = offset - offset % page;
   const size_t map_len = offset + length - from;
-  void* map = mmap(nullptr, map_len, PROT_READ, MAP_SHARED, fd, static_cast<off_t>(from));
+  void* map = map_file ? mmap(nullptr, map_len, PROT_READ, MAP_SHARED, fd, static_cast<off_t>(from))
+                       : MAP_FAILED;
   if (map == MAP_FAILED) {
     std::vector<char> buf(length);
     auto got = PreadFull(fd, buf.data(), length, static_cast<off_t>(offset), "blob");
@@ -42,8 +49,8 @@ bool SendFileRange(int fd, size_t offset, size_t length, httplib::DataSink& sink
 // upstream gave (chunked if it gave none). A fetch that fails (cut that
 // cannot be resumed, digest mismatch) cuts this connection before the last
 // byte.
-void StreamFetchedBlob(std::shared_ptr<BlobFetch> fetch, const Digest& digest, const httplib::Request& req,
-                       httplib::Response& res) {
+void StreamFetchedBlob(std::shared_ptr<BlobFetch> fetch, const Digest& digest, bool map_file,
+                       const httplib::Request& req, httplib::Response& res) {
   const int64_t size = fetch->WaitSize();
   if (size == -1) {
     return SendError(res, {ApiCode::kUnavailable, "fetching " + digest.str() + " from the upstream failed"});
@@ -58,7 +65,7 @@ void StreamFetchedBlob(std::shared_ptr<BlobFetch> fetch, const Digest& digest, c
   // WaitReadable returns no more than `offset` only once the fetch stored
   // the whole blob: that ends a chunked body, and cuts a body of known
   // length short of it (never sent short as whole). A failed fetch cuts.
-  auto send = [fetch](size_t offset, size_t length, bool chunked, httplib::DataSink& sink) {
+  auto send = [fetch, map_file](size_t offset, size_t length, bool chunked, httplib::DataSink& sink) {
     int64_t readable = fetch->WaitReadable(static_cast<int64_t>(offset));
     if (readable < 0) return false;
     if (readable <= static_cast<int64_t>(offset)) {
@@ -66,7 +73,7 @@ void StreamFetchedBlob(std::shared_ptr<BlobFetch> fetch, const Digest& digest, c
       return chunked;
     }
     size_t n = std::min({length, kChunk * 4, static_cast<size_t>(readable) - offset});
-    return SendFileRange(fetch->fd(), offset, n, sink);
+    return SendFileRange(fetch->fd(), offset, n, sink, map_file);
   };
   if (size == BlobFetch::kUnknownSize) {
     res.status = 200;
@@ -92,7 +99,7 @@ void GetBlob(Registry& r, const Route& route, std::string_view ns, const httplib
     if (host.empty()) return SendError(res, {ApiCode::kNameUnknown, "no upstream configured for ns=" + std::string(ns)});
     auto fetch = r.mirror->FetchBlob(host, route.name, *digest);
     if (!fetch) return SendError(res, FromStatus(fetch.error(), ApiCode::kBlobUnknown, ApiCode::kBlobUnknown));
-    if (*fetch) return StreamFetchedBlob(*fetch, *digest, req, res);
+    if (*fetch) return StreamFetchedBlob(*fetch, *digest, r.map_blobs, req, res);
     // Stored meanwhile: served below like any other.
   } else if (r.mirror) {
     r.mirror->CountHit(*digest);
@@ -112,10 +119,11 @@ void GetBlob(Registry& r, const Route& route, std::string_view ns, const httplib
   // (one copy fewer than pread into a buffer), as the mirror sends a blob it
   // is still fetching; blobs are immutable, and the open reader keeps an
   // unlinked file readable until the response ends.
-  if (size >= kMapThreshold) {
+  if (r.map_blobs && size >= kMapThreshold) {
     res.set_content_provider(size, "application/octet-stream",
                              [reader](size_t offset, size_t length, httplib::DataSink& sink) {
-                               return SendFileRange(reader->fd(), offset, std::min(length, kChunk * 4), sink);
+                               return SendFileRange(reader->fd(), offset, std::min(length, kChunk * 4), sink,
+                                                    /*map_file=*/true);
                              });
     return;
   }

@@ -63,6 +63,12 @@ struct Registry {
   ReferrersIndex referrers;
   ManifestCache manifests;
   std::unique_ptr<Mirror> mirror;  // set in pull-through mirror mode
+  // Send large blobs from mappings of their files (one copy fewer). Only
+  // where the kernel copies the bytes into the socket: there a file cut
+  // short under the mapping, or a read error, fails the send (EFAULT).
+  // Over TLS the bytes are encrypted in user space, where either would be a
+  // SIGBUS that kills the server: blobs are read into a buffer instead.
+  bool map_blobs = true;
   // Manifest writes and deletes hold it shared, garbage collection
   // exclusively: a manifest's blobs cannot vanish between the check that they
   // exist and the tag that makes them reachable.

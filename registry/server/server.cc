@@ -78,6 +78,7 @@ class RegistryServerImpl final : public RegistryServer {
       }
       http_ = std::move(ssl);
       scheme_ = "https";
+      registry_.map_blobs = false;
     } else {
       http_ = std::make_unique<httplib::Server>();
     }
