@@ -19,7 +19,7 @@ constexpr size_t kChunk = 1 << 20;
 constexpr size_t kMapThreshold = 4 << 20;
 
 // Sends [offset, offset + length) of an open file from a read-only mapping of
-// those pages (no copy into a buffer of ours first) with `map`
+// those pages (no copy into a buffer of ours first) with `map_file`
 // (Registry::map_blobs), else — or where the file cannot be mapped — read
 // into a buffer. The bytes must be in the file already: a file shorter than
 // that (cut short behind the store's back) fails the send, and with it the
