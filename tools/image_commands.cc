@@ -51,12 +51,12 @@ Status Pull(const GlobalOptions& global, const PullArgs& args) {
   // While the store opens (~15 ms for a new one): the registry's first
   // round trips (the manifest; a token first, for most registries) and, for
   // "auto", the overlayfs test mount (~5 ms), which OpenSnapshotter waits for.
-  std::future<Result<registry::FetchedManifest>> root = std::async(
+  std::future<Result<registry::FetchedManifest>> manifest_fetch = std::async(
       std::launch::async, [&] { return remote->repository().FetchManifest(ref.ManifestReference()); });
   std::future<void> overlay_probe;
   if (!args.no_unpack && args.snapshotter == "auto") {
     overlay_probe = std::async(std::launch::async,
-                               [root = RootOf(global)] { (void)snapshotter::OverlaySupported(root); });
+                               [store_root = RootOf(global)] { (void)snapshotter::OverlaySupported(store_root); });
   }
   BERTH_ASSIGN_OR_RETURN(auto store, OpenStore(global));
 
@@ -108,7 +108,7 @@ Status Pull(const GlobalOptions& global, const PullArgs& args) {
              unpacker->Begin(m);
            }});
   auto start = std::chrono::steady_clock::now();
-  Result<registry::FetchedManifest> fetched = root.get();
+  Result<registry::FetchedManifest> fetched = manifest_fetch.get();
   Result<image::PullResult> result =
       fetched ? puller.Pull(remote->repository(), *fetched, ref.String())
               : Result<image::PullResult>(std::unexpected(fetched.error()));
