@@ -24,8 +24,9 @@
 namespace berth::store {
 namespace {
 
-constexpr std::array<Table, 6> kTables = {Table::kBlobs,  Table::kIngests,   Table::kImages,
-                                          Table::kLeases, Table::kSnapshots, Table::kReferrers};
+constexpr std::array<Table, 7> kTables = {Table::kBlobs,     Table::kIngests,   Table::kImages,
+                                          Table::kLeases,    Table::kSnapshots, Table::kReferrers,
+                                          Table::kMirrorTags};
 
 // RocksDB statuses become Berth errors here and nowhere else.
 std::unexpected<Error> RocksError(std::string_view what, const rocksdb::Status& s) {
@@ -50,6 +51,7 @@ std::string_view TableName(Table table) {
     case Table::kLeases: return "leases";
     case Table::kSnapshots: return "snapshots";
     case Table::kReferrers: return "referrers";
+    case Table::kMirrorTags: return "mirror-tags";
   }
   return "?";
 }
@@ -76,6 +78,7 @@ char TableTag(Table table) {
     case Table::kLeases: return 'l';
     case Table::kSnapshots: return 's';
     case Table::kReferrers: return 'r';
+    case Table::kMirrorTags: return 't';
   }
   return '?';
 }

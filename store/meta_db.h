@@ -19,10 +19,12 @@
 
 namespace berth::store {
 
-// kReferrers is the registry server's index of manifests by their `subject`.
-enum class Table { kBlobs, kIngests, kImages, kLeases, kSnapshots, kReferrers };
+// kReferrers is the registry server's index of manifests by their `subject`;
+// kMirrorTags its mirror's last upstream answer for each tag.
+enum class Table { kBlobs, kIngests, kImages, kLeases, kSnapshots, kReferrers, kMirrorTags };
 
-// Name of a table, for messages: "blobs", "ingests", "images", "leases", "snapshots", "referrers".
+// Name of a table, for messages: "blobs", "ingests", "images", "leases", "snapshots", "referrers",
+// "mirror-tags".
 std::string_view TableName(Table table);
 
 class MetaDb {

@@ -51,6 +51,7 @@ TEST(MetaDbTest, TablesAreSeparateAndBatchesAtomic) {
   ASSERT_TRUE((*db)->Write(del));
   EXPECT_FALSE(*(*db)->Get(Table::kImages, "k"));
   EXPECT_EQ(TableName(Table::kSnapshots), "snapshots");
+  EXPECT_EQ(TableName(Table::kMirrorTags), "mirror-tags");
 }
 
 // Unsynced writes are read back at once, and Sync() makes a run of them

@@ -145,28 +145,76 @@ Result<Mirror::Manifest> Mirror::GetManifest(const std::string& host, const std:
     }
   }
   auto fetched = FetchManifestUpstream(host, repository, reference);
-  std::lock_guard lock(mu_);
+  // The key lock orders what is remembered of one tag; mu_ is not held
+  // across the store's I/O.
   if (fetched) {
-    ++stats_.misses;
-    tags_.insert_or_assign(key, TagAnswer{*fetched, std::chrono::steady_clock::now()});
+    bool changed;
+    {
+      std::lock_guard lock(mu_);
+      ++stats_.misses;
+      auto it = tags_.find(key);
+      changed = it == tags_.end() || it->second.manifest.digest != fetched->digest ||
+                it->second.manifest.media_type != fetched->media_type;
+      tags_.insert_or_assign(key, TagAnswer{*fetched, std::chrono::steady_clock::now()});
+    }
+    if (changed) RememberTag(key, &*fetched);
     return fetched;
   }
   if (fetched.error().code() == Code::kNotFound) {
-    tags_.erase(key);
+    {
+      std::lock_guard lock(mu_);
+      tags_.erase(key);
+    }
+    RememberTag(key, nullptr);
     return fetched;
   }
   // The upstream fails: the last answer we know, if any, is better than none.
-  if (auto it = tags_.find(key); it != tags_.end() && store_.content().Stat(it->second.manifest.digest)) {
-    ++stats_.stale_tags;
-    return it->second.manifest;
-  }
-  if (auto image = store_.images().Get(host + "/" + repository + ":" + reference)) {
-    if (auto bytes = store_.content().ReadBlob(image->target.digest, 4 << 20)) {
-      ++stats_.stale_tags;
-      return Manifest{image->target.digest, image->target.media_type, std::move(*bytes)};
+  std::optional<Manifest> stale;
+  {
+    std::lock_guard lock(mu_);
+    if (auto it = tags_.find(key); it != tags_.end() && store_.content().Stat(it->second.manifest.digest)) {
+      stale = it->second.manifest;
     }
   }
-  return fetched;
+  if (!stale) stale = RecallTag(key);  // an earlier run's answer
+  if (!stale) {
+    if (auto image = store_.images().Get(host + "/" + repository + ":" + reference)) {
+      if (auto bytes = store_.content().ReadBlob(image->target.digest, 4 << 20)) {
+        stale = Manifest{image->target.digest, image->target.media_type, std::move(*bytes)};
+      }
+    }
+  }
+  if (!stale) return fetched;
+  std::lock_guard lock(mu_);
+  ++stats_.stale_tags;
+  return *stale;
+}
+
+void Mirror::RememberTag(const std::string& key, const Manifest* answer) {
+  store::MetaDb::Batch batch;
+  if (answer != nullptr) {
+    batch.Put(store::Table::kMirrorTags, key, answer->digest.str() + "\n" + answer->media_type);
+  } else {
+    batch.Delete(store::Table::kMirrorTags, key);
+  }
+  // Not synced: losing the newest answers in a crash costs a stale fallback
+  // at most, and an upstream lookup is not worth a disk flush.
+  if (Status s = store_.meta().Write(batch, /*sync=*/false); !s && options_.log) {
+    options_.log("mirror: remembering tag " + key + " failed: " + s.error().message());
+  }
+}
+
+std::optional<Mirror::Manifest> Mirror::RecallTag(const std::string& key) {
+  auto value = store_.meta().Get(store::Table::kMirrorTags, key);
+  if (!value || !*value) return std::nullopt;
+  const std::string& v = **value;
+  const size_t newline = v.find('\n');
+  if (newline == std::string::npos) return std::nullopt;
+  auto digest = Digest::Parse(v.substr(0, newline));
+  if (!digest) return std::nullopt;
+  auto bytes = store_.content().ReadBlob(*digest, 4 << 20);  // evicted since: no answer
+  if (!bytes) return std::nullopt;
+  return Manifest{*digest, v.substr(newline + 1), std::move(*bytes)};
 }
 
 Result<std::shared_ptr<BlobFetch>> Mirror::FetchBlob(const std::string& host, const std::string& repository,

@@ -9,7 +9,9 @@
 //     connections are cut and nothing is cached.
 //   - Manifests by digest: fetched once, verified, stored.
 //   - Tags: resolved upstream, the answer cached for a TTL; when the upstream
-//     fails, the last known answer is served (stale).
+//     fails, the last known answer is served (stale). The answers are kept in
+//     the store's metadata too (Table::kMirrorTags), so a restarted mirror
+//     can still answer while its upstream is down.
 // Fetched content is labelled berth.io/gc.root=mirror so that `berth gc`
 // keeps the cache.
 #pragma once
@@ -131,6 +133,11 @@ class Mirror {
   Result<Manifest> FetchManifestUpstream(const std::string& host, const std::string& repository,
                                          const std::string& reference);
   Status StoreManifest(const Manifest& m);
+  // Keeps the upstream's answer for a tag ("host/repo:tag") in the store,
+  // where a later run finds it when the upstream is down; null forgets it.
+  void RememberTag(const std::string& key, const Manifest* answer);
+  // The answer an earlier run remembered, if its manifest is still stored.
+  std::optional<Manifest> RecallTag(const std::string& key);
   void RunFetch(std::shared_ptr<BlobFetch> fetch, std::shared_ptr<RepositoryClient> client, Digest digest);
   std::shared_ptr<std::mutex> KeyLock(const std::string& key);
   // Brings the cache under cache_max_bytes (runs on a fetch's thread).

@@ -160,6 +160,21 @@ TEST_F(MirrorTest, UpstreamDownServesWhatWasPulled) {
   EXPECT_GE(unknown->status, 400);
 }
 
+// The answers for tags are kept in the store: a mirror restarted while its
+// upstream is down still resolves a tag an earlier run resolved.
+TEST_F(MirrorTest, ARestartedMirrorAnswersTagsFromTheStoreWhileTheUpstreamIsDown) {
+  ASSERT_EQ(CopyOut("bench/app:1.0", dir_.Join("first")).exit_code, 0);
+  peer_->Stop();
+  StartMirror(std::chrono::minutes(5));  // a new mirror on the same store: nothing in memory
+  RunResult by_tag = CopyOut("bench/app:1.0", dir_.Join("after-restart"));
+  ASSERT_EQ(by_tag.exit_code, 0) << Show(by_tag);
+  const std::string index = "/blobs/sha256/" + std::string(kIndexDigest).substr(7);
+  EXPECT_EQ(berth::testing::Run({"cmp", dir_.Join("after-restart") + index, kLayout + index}).exit_code, 0);
+  auto metrics = httplib::Client("http://" + host_).Get("/metrics");
+  ASSERT_TRUE(metrics);
+  EXPECT_NE(metrics->body.find("berth_mirror_stale_tags_total 1"), std::string::npos) << metrics->body;
+}
+
 // An upstream that corrupts a blob: the client streaming it is cut off
 // before the end, nothing is cached, and the next request fetches again.
 TEST_F(MirrorTest, CorruptUpstreamBlobIsNeverCachedOrServedWhole) {
