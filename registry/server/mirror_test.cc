@@ -279,7 +279,9 @@ TEST_F(MirrorTest, ColdBlobsHaveTheirLengthAndRanges) {
 // streams it on chunked too, and the client gets it whole.
 TEST_F(MirrorTest, BlobsOfUnknownLengthStreamChunked) {
   const std::string layer = kAmd64Blobs[0];
-  proxy_->Add(Fault::ChunkedBody("/blobs/" + layer));
+  // The end held back: the client asks while the fetch is still running (a
+  // fetch already done would be answered with its Content-Length).
+  proxy_->Add(Fault::ChunkedBody("/blobs/" + layer, -1, std::chrono::milliseconds(500)));
   httplib::Client client("http://" + host_);
   auto get = client.Get("/v2/bench/app/blobs/" + layer);
   ASSERT_TRUE(get);

@@ -183,13 +183,14 @@ void FaultProxy::Impl::Handle(const httplib::Request& req, httplib::Response& re
     std::string type = res.get_header_value("Content-Type");
     res.headers.erase("Content-Type");
     res.set_chunked_content_provider(type.empty() ? "application/octet-stream" : type,
-                                     [body](size_t offset, httplib::DataSink& sink) {
+                                     [body, hold = fault->hold_end](size_t offset, httplib::DataSink& sink) {
                                        if (offset >= body->size()) {
                                          sink.done();
                                          return true;
                                        }
-                                       return sink.write(body->data() + offset,
-                                                         std::min<size_t>(body->size() - offset, 4096));
+                                       const size_t n = std::min<size_t>(body->size() - offset, 4096);
+                                       if (offset + n == body->size()) std::this_thread::sleep_for(hold);
+                                       return sink.write(body->data() + offset, n);
                                      });
   }
 

@@ -21,6 +21,7 @@
 // thread while the proxy serves requests on its own threads.
 #pragma once
 
+#include <chrono>
 #include <map>
 #include <memory>
 #include <string>
@@ -55,6 +56,7 @@ struct Fault {
   int status = 0;        // kReplaceBody, kStatus
   FaultHeaders headers;  // kReplaceBody, kStatus, kSetHeaders
   std::string body;      // kReplaceBody
+  std::chrono::milliseconds hold_end{0};  // kChunkedBody
 
   static Fault CorruptBody(std::string path, int count = -1);
   static Fault TruncateBody(std::string path, size_t keep, int count = -1);
@@ -69,8 +71,11 @@ struct Fault {
                             int count = -1);
   static Fault IgnoreRange(std::string path, int count = -1);
   static Fault SetHeaders(std::string path, FaultHeaders headers, int count = -1);
-  static Fault ChunkedBody(std::string path, int count = -1) {
-    return {.kind = Kind::kChunkedBody, .path = std::move(path), .count = count};
+  // hold_end: the body's last chunk waits this long, so that a client of
+  // the proxy sees the body arrive before its end.
+  static Fault ChunkedBody(std::string path, int count = -1,
+                           std::chrono::milliseconds hold_end = std::chrono::milliseconds(0)) {
+    return {.kind = Kind::kChunkedBody, .path = std::move(path), .count = count, .hold_end = hold_end};
   }
 };
 
