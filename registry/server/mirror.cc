@@ -4,6 +4,7 @@
 #include <limits>
 #include <set>
 
+#include "oci/document.h"
 #include "oci/media_types.h"
 #include "store/references.h"
 
@@ -124,9 +125,9 @@ Result<Mirror::Manifest> Mirror::GetManifest(const std::string& host, const std:
 
   if (IsDigestReference(reference)) {
     BERTH_ASSIGN_OR_RETURN(Digest digest, Digest::Parse(reference));
-    if (auto bytes = store_.content().ReadBlob(digest, 4 << 20)) {
+    if (auto stored = StoredManifest(digest, "")) {  // the caller detects the type
       CountHit(digest);
-      return Manifest{digest, "", std::move(*bytes)};  // the caller detects the type
+      return std::move(*stored);
     }
     {
       std::lock_guard lock(mu_);
@@ -179,9 +180,7 @@ Result<Mirror::Manifest> Mirror::GetManifest(const std::string& host, const std:
   if (!stale) stale = RecallTag(key);  // an earlier run's answer
   if (!stale) {
     if (auto image = store_.images().Get(host + "/" + repository + ":" + reference)) {
-      if (auto bytes = store_.content().ReadBlob(image->target.digest, 4 << 20)) {
-        stale = Manifest{image->target.digest, image->target.media_type, std::move(*bytes)};
-      }
+      stale = StoredManifest(image->target.digest, image->target.media_type);
     }
   }
   if (!stale) return fetched;
@@ -212,9 +211,13 @@ std::optional<Mirror::Manifest> Mirror::RecallTag(const std::string& key) {
   if (newline == std::string::npos) return std::nullopt;
   auto digest = Digest::Parse(v.substr(0, newline));
   if (!digest) return std::nullopt;
-  auto bytes = store_.content().ReadBlob(*digest, 4 << 20);  // evicted since: no answer
+  return StoredManifest(*digest, v.substr(newline + 1));  // none if evicted since
+}
+
+std::optional<Mirror::Manifest> Mirror::StoredManifest(const Digest& digest, const std::string& media_type) {
+  auto bytes = store_.content().ReadBlob(digest, oci::kMaxManifestSize);
   if (!bytes) return std::nullopt;
-  return Manifest{*digest, v.substr(newline + 1), std::move(*bytes)};
+  return Manifest{digest, media_type, std::move(*bytes)};
 }
 
 Result<std::shared_ptr<BlobFetch>> Mirror::FetchBlob(const std::string& host, const std::string& repository,

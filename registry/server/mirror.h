@@ -138,6 +138,8 @@ class Mirror {
   void RememberTag(const std::string& key, const Manifest* answer);
   // The answer an earlier run remembered, if its manifest is still stored.
   std::optional<Manifest> RecallTag(const std::string& key);
+  // A manifest from the store; none if it is not there.
+  std::optional<Manifest> StoredManifest(const Digest& digest, const std::string& media_type);
   void RunFetch(std::shared_ptr<BlobFetch> fetch, std::shared_ptr<RepositoryClient> client, Digest digest);
   std::shared_ptr<std::mutex> KeyLock(const std::string& key);
   // Brings the cache under cache_max_bytes (runs on a fetch's thread).
